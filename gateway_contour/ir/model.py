@@ -1,0 +1,408 @@
+"""The internal route model: one frozen, deterministic description of what Envoy must do.
+
+Every source API is translated into these types and nothing downstream looks at a source
+object again. The model is Envoy-aware in its shapes (listeners per port, virtual hosts per
+hostname, clusters per backend port) but carries no protobuf: `envoy/` turns it into xDS.
+
+How the source APIs map onto it
+-------------------------------
+
+Gateway API
+    Each Gateway of our GatewayClass is one `Gateway` (one Envoy fleet). Its listeners that
+    share a port share one `Listener`: plain HTTP listeners contribute `VirtualHost`s keyed by
+    hostname, HTTPS listeners contribute `VirtualHost`s that carry a `TLSServer` (one filter
+    chain per SNI), TLS passthrough listeners contribute `VirtualHost`s with `passthrough` set,
+    TCP/UDP listeners set `tcp_proxy`/`udp_proxy`. Each HTTPRoute rule x match becomes a `Route`
+    in every virtual host whose hostname the route intersects, ordered by Gateway API
+    precedence. backendRefs become `WeightedCluster`s of a `Forward` action; filters become
+    `Redirect`, `HeaderModifier`, `Rewrite`, `Mirror`; timeouts and retries become
+    `Timeouts` and `RetryPolicy`. Each (Service, port, protocol, TLS) becomes a `Cluster` whose
+    endpoints come from EndpointSlices.
+Ingress
+    All Ingresses of our class are merged into the listeners of one implicit `Gateway`
+    (port 80, and 443 when any Ingress has TLS). Each rule host is a `VirtualHost`; paths
+    become `Route`s (Exact -> exact, Prefix -> segment prefix, ImplementationSpecific ->
+    string prefix or regex); the default backend is a catch-all route in the `*` host;
+    `spec.tls` gives the virtual host its `TLSServer`. Contour's annotations map onto route
+    policies (timeouts, retries, websocket) and cluster settings (protocol, circuit breakers).
+HTTPProxy
+    A root HTTPProxy is one `VirtualHost` (with `TLSServer` when `virtualhost.tls` is set, or
+    `passthrough` for TLS passthrough); included proxies contribute routes with their include
+    conditions prepended to the match. `services` become weighted clusters, `mirror` services
+    become `Mirror`s, `requestHeadersPolicy`/`responseHeadersPolicy` become `HeaderModifier`s,
+    `pathRewritePolicy` a `Rewrite`, `tcpproxy` a `TCPProxy`, `loadBalancerPolicy` a cluster
+    `lb_policy`, health checks a `HealthCheck`.
+
+Conventions: tuples everywhere (hashable, deterministic order); names are stable and
+derived, never random; secrets are referenced by name and carried in `IR.secrets`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Protocol(enum.StrEnum):
+    """What an Envoy listener speaks."""
+
+    HTTP = "HTTP"
+    HTTPS = "HTTPS"  # TLS terminated by Envoy, HTTP inside; may also carry passthrough hosts
+    TLS = "TLS"  # SNI routing only (passthrough or terminate-to-TCP)
+    TCP = "TCP"
+    UDP = "UDP"
+
+
+class PathMatchKind(enum.StrEnum):
+    EXACT = "Exact"
+    PREFIX = "PathPrefix"  # Gateway API semantics: matches whole path segments
+    STRING_PREFIX = "StringPrefix"  # plain string prefix (Ingress, HTTPProxy)
+    REGEX = "RegularExpression"
+
+
+class StringMatchKind(enum.StrEnum):
+    EXACT = "Exact"
+    REGEX = "RegularExpression"
+    PREFIX = "Prefix"
+    SUFFIX = "Suffix"
+    CONTAINS = "Contains"
+    PRESENT = "Present"
+
+
+# ---------------------------------------------------------------- matches
+
+
+@dataclass(frozen=True, slots=True)
+class PathMatch:
+    kind: PathMatchKind = PathMatchKind.PREFIX
+    value: str = "/"
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMatch:
+    name: str  # lower-cased by the translator
+    value: str = ""
+    kind: StringMatchKind = StringMatchKind.EXACT
+    invert: bool = False  # HTTPProxy notpresent / notcontains / notexact
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueryMatch:
+    name: str  # case-sensitive, as the spec says
+    value: str = ""
+    kind: StringMatchKind = StringMatchKind.EXACT
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    path: PathMatch = field(default_factory=PathMatch)
+    headers: tuple[HeaderMatch, ...] = ()
+    query: tuple[QueryMatch, ...] = ()
+    method: str | None = None  # matched on the :method pseudo-header
+    grpc: bool = False  # only gRPC requests (content-type application/grpc)
+
+
+# ---------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedCluster:
+    cluster: str  # a Cluster.name in IR.clusters
+    weight: int = 1
+    # per-backend filters (Gateway API backendRef filters)
+    request_headers: HeaderModifier | None = None
+    response_headers: HeaderModifier | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """Send the request upstream, split by weight. Weights of zero are kept for status/debug
+    and dropped by the envoy builder; a Forward with no positive weight answers `status`."""
+
+    clusters: tuple[WeightedCluster, ...]
+    # answer sent when no backend can take traffic (all weights 0, or a backend is invalid)
+    unavailable_status: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """A redirect; None fields keep the request's value."""
+
+    scheme: str | None = None
+    hostname: str | None = None
+    port: int | None = None
+    path: PathRewrite | None = None
+    status_code: int = 302
+    # scheme change without explicit port: drop the port (Gateway API rule)
+    strip_port: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DirectResponse:
+    status: int
+    body: str | None = None
+
+
+Action = Forward | Redirect | DirectResponse
+
+
+# ---------------------------------------------------------------- policies
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderValue:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderModifier:
+    set: tuple[HeaderValue, ...] = ()
+    add: tuple[HeaderValue, ...] = ()
+    remove: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.set or self.add or self.remove)
+
+
+class PathRewriteKind(enum.StrEnum):
+    FULL = "ReplaceFullPath"
+    PREFIX = "ReplacePrefixMatch"
+
+
+@dataclass(frozen=True, slots=True)
+class PathRewrite:
+    kind: PathRewriteKind
+    value: str
+    # for PREFIX: the prefix of the route's match that is replaced
+    matched_prefix: str = "/"
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    hostname: str | None = None
+    path: PathRewrite | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mirror:
+    cluster: str
+    percent: float = 100.0  # 0..100, fractions allowed
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    request: float | None = None  # seconds; 0 means no timeout
+    backend_request: float | None = None  # per try
+    idle: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 1
+    per_try_timeout: float | None = None
+    retry_on: tuple[str, ...] = ("5xx",)
+    status_codes: tuple[int, ...] = ()
+    backoff_base: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CORSPolicy:
+    allow_origins: tuple[str, ...] = ()  # exact origins or patterns with '*'
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    allow_credentials: bool = False
+    max_age: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One match and what to do with it, with its per-route policies.
+
+    `name` is stable: derived from the source object and rule, unique within its virtual host.
+    `source` names the object it came from (kind/namespace/name), for debugging only.
+    """
+
+    name: str
+    match: Match
+    action: Action
+    request_headers: HeaderModifier | None = None
+    response_headers: HeaderModifier | None = None
+    rewrite: Rewrite | None = None
+    mirrors: tuple[Mirror, ...] = ()
+    timeouts: Timeouts | None = None
+    retry: RetryPolicy | None = None
+    cors: CORSPolicy | None = None
+    websocket: bool = False
+    source: str = ""
+
+
+# ---------------------------------------------------------------- TLS and hosts
+
+
+@dataclass(frozen=True, slots=True)
+class ClientValidation:
+    ca_secret: str  # name of a Secret in IR.secrets holding ca.crt
+    optional: bool = False  # insecure fallback: accept clients without a certificate
+    subject_alt_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TLSServer:
+    """Downstream TLS termination for one SNI."""
+
+    secrets: tuple[str, ...]  # names in IR.secrets (several: RSA + ECDSA)
+    min_version: str = "1.2"
+    max_version: str = "1.3"
+    alpn: tuple[str, ...] = ("h2", "http/1.1")
+    client_validation: ClientValidation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TCPProxy:
+    clusters: tuple[WeightedCluster, ...]
+    idle_timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UDPProxy:
+    clusters: tuple[WeightedCluster, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualHost:
+    """Requests for `hostname` ("*" for any, "*.example.com" for a wildcard).
+
+    With `tls` set the host is served on its own TLS filter chain (SNI = hostname). With
+    `passthrough` set, TLS is not terminated and the connection goes to that TCP proxy.
+    """
+
+    name: str
+    hostname: str
+    routes: tuple[Route, ...] = ()
+    tls: TLSServer | None = None
+    passthrough: TCPProxy | None = None
+    cors: CORSPolicy | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """One Envoy listener: an address and port, and everything served on it."""
+
+    name: str
+    address: str
+    port: int
+    protocol: Protocol
+    virtual_hosts: tuple[VirtualHost, ...] = ()
+    tcp_proxy: TCPProxy | None = None
+    udp_proxy: UDPProxy | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """One Envoy fleet and its listeners. `name` is "namespace/name" of the source Gateway
+    (or a fixed name for Ingress/HTTPProxy); Envoys of this fleet identify with it."""
+
+    name: str
+    listeners: tuple[Listener, ...] = ()
+
+
+# ---------------------------------------------------------------- upstreams
+
+
+class UpstreamProtocol(enum.StrEnum):
+    HTTP1 = "http/1.1"
+    H2C = "h2c"
+    H2 = "h2"  # over TLS
+    TCP = "tcp"
+    UDP = "udp"
+
+
+class LBPolicy(enum.StrEnum):
+    ROUND_ROBIN = "RoundRobin"
+    LEAST_REQUEST = "LeastRequest"
+    RANDOM = "Random"
+    RING_HASH = "RingHash"
+    MAGLEV = "Maglev"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamTLS:
+    sni: str
+    ca_secret: str | None = None  # name in IR.secrets; None means system trust store
+    subject_alt_names: tuple[str, ...] = ()
+    client_secret: str | None = None  # client certificate presented to the backend
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheck:
+    path: str
+    host: str = "contour-envoy-healthcheck"
+    interval: float = 5.0
+    timeout: float = 2.0
+    unhealthy_threshold: int = 3
+    healthy_threshold: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitBreakers:
+    max_connections: int | None = None
+    max_pending_requests: int | None = None
+    max_requests: int | None = None
+    max_retries: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """An upstream: one Service port (with its protocol and TLS). Endpoints come over EDS
+    under the same name."""
+
+    name: str  # "namespace/service/port/hash"
+    service: str  # "namespace/name", for debugging and EDS lookups
+    port: int  # the Service port
+    protocol: UpstreamProtocol = UpstreamProtocol.HTTP1
+    tls: UpstreamTLS | None = None
+    lb_policy: LBPolicy = LBPolicy.ROUND_ROBIN
+    connect_timeout: float = 2.0
+    health_check: HealthCheck | None = None
+    circuit_breakers: CircuitBreakers | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    address: str
+    port: int
+    ready: bool = True
+    zone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterEndpoints:
+    cluster: str
+    endpoints: tuple[Endpoint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Secret:
+    """A TLS certificate/key pair or a CA bundle, served over SDS. Never printed."""
+
+    name: str  # "namespace/name"
+    cert_chain: bytes = b""
+    private_key: bytes = b""
+    ca: bytes = b""
+
+    def __repr__(self) -> str:
+        return f"Secret(name={self.name!r}, <redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class IR:
+    """Everything Envoy needs, in deterministic order (sorted by name)."""
+
+    gateways: tuple[Gateway, ...] = ()
+    clusters: tuple[Cluster, ...] = ()
+    endpoints: tuple[ClusterEndpoints, ...] = ()
+    secrets: tuple[Secret, ...] = ()

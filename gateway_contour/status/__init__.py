@@ -1,0 +1,2 @@
+"""Status: `report` holds the desired statuses translation produces (leaf module, imported by
+translate); writers that apply them live beside it."""

@@ -124,6 +124,9 @@ class Forward:
     clusters: tuple[WeightedCluster, ...]
     # answer sent when no backend can take traffic (all weights 0, or a backend is invalid)
     unavailable_status: int = 500
+    # summed weight of backends that could not be resolved (Gateway API: that share of the
+    # requests gets `unavailable_status`; with no positive cluster weight, all requests do)
+    invalid_weight: int = 0
 
 
 @dataclass(frozen=True, slots=True)

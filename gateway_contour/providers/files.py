@@ -51,13 +51,20 @@ def _check_object(doc: Any) -> str | None:
     return None
 
 
-_DOCUMENT_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$", re.MULTILINE)
+_DOCUMENT_SEPARATOR = re.compile(r"^---(?:[ \t].*)?(?:\n|$)", re.MULTILINE)
 
 
-def split_documents(text: str) -> list[str]:
+def split_documents(text: str) -> list[tuple[int, str]]:
     """Split a multi-document YAML text at its `---` lines, so that one broken document does
-    not hide the ones after it (a YAML parser stops at the first error)."""
-    return _DOCUMENT_SEPARATOR.split(text)
+    not hide the ones after it (a YAML parser stops at the first error). Each document comes
+    with the 0-based line of the file it starts on."""
+    out = []
+    start = 0
+    for sep in _DOCUMENT_SEPARATOR.finditer(text):
+        out.append((text.count("\n", 0, start), text[start : sep.start()]))
+        start = sep.end()
+    out.append((text.count("\n", 0, start), text[start:]))
+    return out
 
 
 def _is_blank(chunk: str) -> bool:
@@ -69,7 +76,7 @@ def load_text(text: str, source: str, loaded: Loaded | None = None) -> Loaded:
     counting the documents that have content from 0."""
     loaded = loaded if loaded is not None else Loaded()
     index = -1
-    for chunk in split_documents(text):
+    for first_line, chunk in split_documents(text):
         if _is_blank(chunk):
             continue
         index += 1
@@ -78,7 +85,7 @@ def load_text(text: str, source: str, loaded: Loaded | None = None) -> Loaded:
             doc = yaml.safe_load(chunk)
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
-            line = f" (line {mark.line + 1} of the document)" if mark is not None else ""
+            line = f" at line {first_line + mark.line + 1}" if mark is not None else ""
             reason = f"invalid YAML{line}: {getattr(err, 'problem', None) or err}"
             loaded.problems.append(Problem(where, reason))
             log.warning("skipping %s: %s", where, reason)

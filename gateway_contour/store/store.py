@@ -6,6 +6,7 @@ for a no-op update (a resync that changes nothing, a status-only write of our ow
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gateway_contour.store.objects import KubeObject, ObjectKey, Snapshot, key_of
@@ -46,12 +47,23 @@ class Store:
         self._changed()
         return True
 
-    def replace_kind(self, kind: str, objects: list[KubeObject]) -> bool:
-        """Make `kind` hold exactly `objects` (a relist); True when anything changed."""
+    def replace_kind(
+        self,
+        kind: str,
+        objects: list[KubeObject],
+        where: Callable[[KubeObject], bool] | None = None,
+    ) -> bool:
+        """Make `kind` hold exactly `objects` (a relist); True when anything changed.
+
+        With `where`, only the stored objects it selects are replaced (the relist of a
+        filtered watch, e.g. Secrets of one type); the others stay.
+        """
         new = {(key_of(o).namespace, key_of(o).name): o for o in objects}
-        old = self._by_kind.get(kind, {})
+        current = self._by_kind.get(kind, {})
+        old = {k: o for k, o in current.items() if where is None or where(o)}
         changed = old.keys() != new.keys() or any(_content(old[k]) != _content(new[k]) for k in new)
-        self._by_kind[kind] = new
+        kept = {k: o for k, o in current.items() if k not in old}
+        self._by_kind[kind] = {**kept, **new}
         if changed:
             self._changed()
         return changed

@@ -1,1 +1,33 @@
-"""translate"""
+"""Translation: the snapshot of source objects -> one IR and the status every object should
+have. Pure and synchronous; invalid input becomes status conditions, never an exception.
+
+Each source API has its own subpackage (`gatewayapi` today; Ingress and HTTPProxy beside it
+later); they all add into one `IRBuilder`, which merges shared clusters and sorts.
+"""
+
+from __future__ import annotations
+
+from gateway_contour.ir.model import IR
+from gateway_contour.status.report import StatusReport
+from gateway_contour.store.objects import Snapshot
+from gateway_contour.translate.builder import IRBuilder
+from gateway_contour.translate.cache import TranslationCache
+from gateway_contour.translate.gatewayapi import translate_gateway_api
+from gateway_contour.translate.options import DEFAULT_CONTROLLER_NAME, TranslateOptions
+
+__all__ = ["DEFAULT_CONTROLLER_NAME", "TranslateOptions", "TranslationCache", "translate"]
+
+
+def translate(
+    snapshot: Snapshot,
+    options: TranslateOptions | None = None,
+    cache: TranslationCache | None = None,
+) -> tuple[IR, StatusReport]:
+    """The IR and the desired statuses for `snapshot`. Pass the same `cache` to successive
+    calls to reuse the work done for objects that did not change; the result is the same
+    with or without it."""
+    options = options if options is not None else TranslateOptions()
+    builder = IRBuilder()
+    report = StatusReport()
+    translate_gateway_api(snapshot, options, builder, report, cache)
+    return builder.build(), report

@@ -1,1 +1,138 @@
-"""translate/gatewayapi"""
+"""Gateway API -> IR: GatewayClasses select our Gateways, Gateways give listeners, HTTPRoutes
+attach to them. Every problem with an object becomes a condition in its status; an
+unexpected error while translating one object is reported as a problem and does not stop
+the others.
+
+Module map: `defaults` (CRD defaults), `gatewayclass`, `gateway` + `listeners` (+ `selectors`,
+`hostnames`, `certificates`), `httproute` (attachment, status) + `rules` (compilation, with
+`matches`, `filters`, `backends`), `conditions` (names).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from gateway_contour.ir.model import Cluster
+from gateway_contour.status.report import StatusReport
+from gateway_contour.store.objects import Snapshot, key_of
+from gateway_contour.translate.builder import IRBuilder
+from gateway_contour.translate.cache import TranslationCache
+from gateway_contour.translate.data import mapping, text
+from gateway_contour.translate.gatewayapi.backends import BackendResolver, ReferenceGrants
+from gateway_contour.translate.gatewayapi.certificates import CertificateResolver
+from gateway_contour.translate.gatewayapi.defaults import (
+    gateway_with_defaults,
+    httproute_with_defaults,
+)
+from gateway_contour.translate.gatewayapi.gateway import GatewayState, gateway_state
+from gateway_contour.translate.gatewayapi.gatewayclass import our_gateway_classes
+from gateway_contour.translate.gatewayapi.httproute import RouteContext, translate_httproute
+from gateway_contour.translate.options import TranslateOptions
+from gateway_contour.translate.services import ServiceIndex
+
+log = logging.getLogger(__name__)
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def translate_gateway_api(
+    snapshot: Snapshot,
+    options: TranslateOptions,
+    builder: IRBuilder,
+    report: StatusReport,
+    cache: TranslationCache | None,
+) -> None:
+    if cache is not None:
+        cache.begin(snapshot)
+    classes = our_gateway_classes(snapshot, options.controller_name, report)
+    grants = ReferenceGrants(snapshot)
+    certificates = CertificateResolver(snapshot, grants)
+
+    gateways: dict[tuple[str, str], GatewayState] = {}
+    foreign: set[tuple[str, str]] = set()
+    for obj in snapshot.objects("Gateway"):
+        meta = obj["metadata"]
+        where = (meta["namespace"], meta["name"])
+        if text(mapping(obj.get("spec")).get("gatewayClassName")) not in classes:
+            foreign.add(where)
+            continue
+        try:
+            gateways[where] = gateway_state(gateway_with_defaults(obj), certificates)
+        except Exception as err:  # one broken object must not break the others
+            log.exception("translating %s", key_of(obj))
+            report.problem(str(key_of(obj)), f"internal error while translating: {err!r}")
+
+    labels_cache: dict[str, Mapping[str, Any]] = {}
+
+    def namespace_labels(namespace: str) -> Mapping[str, Any]:
+        labels = labels_cache.get(namespace)
+        if labels is None:
+            ns = snapshot.get("Namespace", "", namespace)
+            found = mapping(mapping(mapping(ns).get("metadata")).get("labels"))
+            # the API server sets this label on every Namespace; files may not
+            labels = {NAMESPACE_NAME_LABEL: namespace, **found}
+            labels_cache[namespace] = labels
+        return labels
+
+    services = ServiceIndex(snapshot)
+
+    def add_cluster(cluster: Cluster) -> None:
+        if not builder.has_cluster(cluster.name):
+            builder.add_cluster(cluster, services.endpoints(cluster))
+
+    ctx = RouteContext(
+        gateways=gateways,
+        foreign_gateways=foreign,
+        namespace_labels=namespace_labels,
+        add_cluster=add_cluster,
+        controller_name=options.controller_name,
+    )
+    resolver = BackendResolver(services, grants)
+    _translate_httproutes(snapshot, resolver, ctx, report, cache)
+
+    for state in gateways.values():
+        address = options.address_of(state.full_name)
+        try:
+            builder.add_gateway(state.to_ir(address))
+            for listener in state.listeners:
+                if listener.ready:
+                    for secret in listener.secrets:
+                        builder.add_secret(secret)
+            known = state.full_name in options.gateway_addresses
+            report.set(key_of(state.obj), state.status(address if known else None))
+        except Exception as err:
+            log.exception("building Gateway %s", state.full_name)
+            report.problem(str(key_of(state.obj)), f"internal error while translating: {err!r}")
+
+
+def _translate_httproutes(
+    snapshot: Snapshot,
+    resolver: BackendResolver,
+    ctx: RouteContext,
+    report: StatusReport,
+    cache: TranslationCache | None,
+) -> None:
+    seen: set[tuple[str, str, str]] = set()
+    for obj in snapshot.objects("HTTPRoute"):
+        meta = obj["metadata"]
+        key = ("HTTPRoute", meta["namespace"], meta["name"])
+        seen.add(key)
+        cached = cache.get(key, obj) if cache is not None else None
+        try:
+            if cached is not None:
+                defaulted, compiled = cached
+            else:
+                defaulted, compiled = httproute_with_defaults(obj), None
+            status, compiled = translate_httproute(defaulted, resolver, ctx, compiled)
+            if cache is not None and (cached is None or cached[1] is not compiled):
+                cache.put(key, obj, (defaulted, compiled))
+        except Exception as err:  # one broken object must not break the others
+            log.exception("translating %s", key_of(obj))
+            report.problem(str(key_of(obj)), f"internal error while translating: {err!r}")
+            continue
+        if status is not None:
+            report.set(key_of(obj), status)
+    if cache is not None:
+        cache.retain(seen)

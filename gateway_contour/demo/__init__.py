@@ -1,0 +1,1 @@
+"""Demo backends for the standalone quickstart and the end-to-end tests."""

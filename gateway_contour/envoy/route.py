@@ -1,0 +1,130 @@
+"""RouteConfigurations: one per plain HTTP listener, one per TLS-terminating SNI chain.
+
+Each IR VirtualHost becomes an Envoy VirtualHost whose domains are its hostname ("*" for any
+host, "*.example.com" as an Envoy suffix wildcard, which like Gateway API matches one or more
+labels and not the bare domain). Ports never need listing: the connection manager strips the
+port from Host before matching. A hostname that already appeared in the same configuration is
+skipped (Envoy rejects duplicate domains; the translator should never produce one).
+
+Routes keep IR order (the translator sorts them by precedence). See `route_match` for matches
+and `route_action` for actions and policies. CORS policies go into `typed_per_filter_config`
+of the virtual host or route, for the CORS filter the listener installs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from envoy.config.route.v3 import route_components_pb2 as rc
+from envoy.config.route.v3 import route_pb2
+from envoy.extensions.filters.http.cors.v3 import cors_pb2
+
+from gateway_contour.envoy import names
+from gateway_contour.envoy.common import add_header_options, glob_matcher, pack
+from gateway_contour.envoy.route_action import fill_direct_response, fill_forward, fill_redirect
+from gateway_contour.envoy.route_match import fill_route_match
+from gateway_contour.ir.model import (
+    CORSPolicy,
+    DirectResponse,
+    Forward,
+    PathMatchKind,
+    Redirect,
+    Route,
+    VirtualHost,
+)
+
+
+def route_configuration(
+    name: str, virtual_hosts: Iterable[VirtualHost], scheme: str = "http"
+) -> route_pb2.RouteConfiguration:
+    """`scheme` is what clients speak on this listener ("http" or "https"): redirects use it
+    to decide whether a port is the scheme's default."""
+    out = route_pb2.RouteConfiguration(name=name)
+    seen: set[str] = set()
+    for vh in virtual_hosts:
+        if vh.hostname in seen:
+            continue
+        seen.add(vh.hostname)
+        fill_virtual_host(out.virtual_hosts.add(), vh, scheme)
+    return out
+
+
+def sni_route_configuration(name: str, vh: VirtualHost) -> route_pb2.RouteConfiguration:
+    """The route configuration of one TLS-terminating SNI chain: its host, and unless the host
+    is "*", a catch-all answering 421 Misdirected Request. A client that reuses a connection
+    for another host (HTTP/2 coalescing under a shared or wildcard certificate) is told to
+    open a new one with the right SNI instead of getting that host's 404."""
+    out = route_configuration(name, (vh,), scheme="https")
+    if vh.hostname != names.DEFAULT_SNI:
+        misdirected = out.virtual_hosts.add(name=names.MISDIRECTED_VHOST, domains=["*"])
+        catch_all = misdirected.routes.add(name=names.MISDIRECTED_VHOST)
+        catch_all.match.prefix = "/"
+        catch_all.direct_response.status = 421
+    return out
+
+
+def virtual_host(vh: VirtualHost, scheme: str = "http") -> rc.VirtualHost:
+    out = rc.VirtualHost()
+    fill_virtual_host(out, vh, scheme)
+    return out
+
+
+def fill_virtual_host(out: rc.VirtualHost, vh: VirtualHost, scheme: str) -> None:
+    out.name = vh.name
+    out.domains.append(vh.hostname)
+    routes = out.routes
+    for r in vh.routes:
+        fill_route(routes.add(), r, scheme)
+    if vh.cors:
+        out.typed_per_filter_config[names.CORS_FILTER].CopyFrom(pack(cors_policy(vh.cors)))
+
+
+def route(r: Route, scheme: str = "http") -> rc.Route:
+    out = rc.Route()
+    fill_route(out, r, scheme)
+    return out
+
+
+def fill_route(out: rc.Route, r: Route, scheme: str) -> None:
+    out.name = r.name
+    fill_route_match(out.match, r.match)
+    action = r.action
+    # rewrites after a PathPrefix match follow Gateway API segment rules; after a plain
+    # string prefix (Ingress, HTTPProxy) the prefix is swapped as is
+    segments = r.match.path.kind is not PathMatchKind.STRING_PREFIX
+    if isinstance(action, Forward):
+        fill_forward(out, action, r, segments)
+    elif isinstance(action, Redirect):
+        fill_redirect(out.redirect, action, scheme, segments)
+    elif isinstance(action, DirectResponse):
+        fill_direct_response(out.direct_response, action)
+    else:
+        raise TypeError(f"unknown route action {type(action).__name__}")
+    if r.request_headers:
+        add_header_options(
+            out.request_headers_to_add, out.request_headers_to_remove, r.request_headers, True
+        )
+    if r.response_headers:
+        add_header_options(
+            out.response_headers_to_add, out.response_headers_to_remove, r.response_headers, False
+        )
+    if r.cors:
+        out.typed_per_filter_config[names.CORS_FILTER].CopyFrom(pack(cors_policy(r.cors)))
+
+
+def cors_policy(cors: CORSPolicy) -> cors_pb2.CorsPolicy:
+    out = cors_pb2.CorsPolicy(
+        allow_origin_string_match=[glob_matcher(o) for o in cors.allow_origins],
+        allow_methods=",".join(cors.allow_methods),
+        allow_headers=",".join(cors.allow_headers),
+        expose_headers=",".join(cors.expose_headers),
+    )
+    if cors.allow_credentials:
+        out.allow_credentials.value = True
+    if cors.max_age is not None:
+        out.max_age = str(cors.max_age)
+    return out
+
+
+def uses_cors(virtual_hosts: Iterable[VirtualHost]) -> bool:
+    return any(vh.cors or any(r.cors for r in vh.routes) for vh in virtual_hosts)

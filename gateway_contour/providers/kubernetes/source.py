@@ -1,0 +1,68 @@
+"""Everything the controller consumes from one API server, kept in the store.
+
+Discovers the kinds the server has, runs one watcher per kind (two for Secrets: only TLS and
+Opaque Secrets are ever read, so Helm release Secrets and tokens are never fetched), and says
+when every kind has synced once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import anyio
+
+from gateway_contour.providers.kubernetes.client import KubeClient
+from gateway_contour.providers.kubernetes.discovery import ApiResource, discover
+from gateway_contour.providers.kubernetes.watch import KindWatcher
+from gateway_contour.store.objects import KubeObject
+from gateway_contour.store.store import Store
+
+log = logging.getLogger(__name__)
+
+SECRET_TYPES = ("kubernetes.io/tls", "Opaque")
+
+
+def _of_type(secret_type: str) -> Callable[[KubeObject], bool]:
+    return lambda obj: obj.get("type") == secret_type
+
+
+class KubernetesSource:
+    def __init__(self, client: KubeClient, store: Store, on_change: Callable[[str], None]) -> None:
+        self.client = client
+        self.store = store
+        self.on_change = on_change
+        self.watchers: list[KindWatcher] = []
+        self.resources: dict[str, ApiResource] = {}
+        self.synced = anyio.Event()
+
+    async def _make_watchers(self) -> list[KindWatcher]:
+        self.resources = resources = await discover(self.client)
+        watchers = []
+        for kind in sorted(resources):
+            res = resources[kind]
+            if kind == "Secret":
+                for secret_type in SECRET_TYPES:
+                    watchers.append(
+                        KindWatcher(
+                            self.client,
+                            res,
+                            self.store,
+                            self.on_change,
+                            field_selector=f"type={secret_type}",
+                            selects=_of_type(secret_type),
+                        )
+                    )
+            else:
+                watchers.append(KindWatcher(self.client, res, self.store, self.on_change))
+        return watchers
+
+    async def run(self) -> None:
+        self.watchers = await self._make_watchers()
+        async with anyio.create_task_group() as tg:
+            for watcher in self.watchers:
+                tg.start_soon(watcher.run)
+            for watcher in self.watchers:
+                await watcher.synced.wait()
+            log.info("every kind synced (%d watches)", len(self.watchers))
+            self.synced.set()

@@ -1,0 +1,168 @@
+"""List, then watch from the list's resourceVersion, for one kind, into the store.
+
+Semantics: a paginated list replaces everything the store holds of the kind (a relist
+reconciles what was missed); the watch resumes from the last resourceVersion seen (events and
+bookmarks advance it); 410 Gone -> relist at once; any other failure -> back off and resume.
+`synced` is set after the first successful list: no xDS answer is sent before every kind has
+synced once, so an Envoy never sees an empty or partial world.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
+from gateway_contour.providers.kubernetes.discovery import ApiResource
+from gateway_contour.store.objects import KubeObject, key_of
+from gateway_contour.store.store import Store
+
+log = logging.getLogger(__name__)
+
+LIST_PAGE = 500
+WATCH_SECONDS = 290  # the server ends each watch after this; we resume from the last version
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+class Gone(Exception):
+    """The resourceVersion we watch from was compacted away (HTTP 410)."""
+
+
+def slim(obj: KubeObject) -> KubeObject:
+    """Drop what we never read and that can be large (managed fields, kubectl's copy of the
+    whole object); the store's memory is mostly these otherwise."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+        annotations = meta.get("annotations")
+        if isinstance(annotations, dict):
+            annotations.pop(LAST_APPLIED, None)
+    return obj
+
+
+class Backoff:
+    def __init__(self, first: float = 0.2, cap: float = 10.0) -> None:
+        self.first, self.cap, self.attempt = first, cap, 0
+
+    async def sleep(self) -> None:
+        delay = min(self.cap, self.first * 2**self.attempt) * (0.5 + random.random() / 2)
+        self.attempt += 1
+        await anyio.sleep(delay)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class KindWatcher:
+    """Keeps one kind (optionally one field-selected part of it) in the store."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        resource: ApiResource,
+        store: Store,
+        on_change: Callable[[str], None],
+        field_selector: str | None = None,
+        selects: Callable[[KubeObject], bool] | None = None,
+    ) -> None:
+        self.client = client
+        self.resource = resource
+        self.store = store
+        self.on_change = on_change
+        self.field_selector = field_selector
+        self.selects = selects  # what `field_selector` selects, for relists of a part
+        self.synced = anyio.Event()
+        self.relists = 0
+        self.events = 0
+
+    def __repr__(self) -> str:
+        part = f" ({self.field_selector})" if self.field_selector else ""
+        return f"<watch {self.resource.kind}{part}>"
+
+    def _typed(self, obj: KubeObject) -> KubeObject:
+        # list items come without kind/apiVersion; the store keys by our kind name
+        obj["kind"] = self.resource.kind
+        obj["apiVersion"] = self.resource.api_version
+        return slim(obj)
+
+    async def relist(self) -> str:
+        items: list[KubeObject] = []
+        cont: str | None = None
+        while True:
+            page = await self.client.get(
+                self.resource.list_path,
+                limit=LIST_PAGE,
+                fieldSelector=self.field_selector,
+                **{"continue": cont},
+            )
+            items.extend(self._typed(o) for o in page.get("items") or [])
+            cont = page.get("metadata", {}).get("continue")
+            if not cont:
+                break
+        self.relists += 1
+        if self.store.replace_kind(self.resource.kind, items, self.selects):
+            self.on_change(self.resource.kind)
+        return str(page["metadata"]["resourceVersion"])
+
+    async def watch_from(self, rv: str) -> str:
+        params: dict[str, Any] = {
+            "watch": "1",
+            "resourceVersion": rv,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": WATCH_SECONDS,
+            "fieldSelector": self.field_selector,
+        }
+        try:
+            async for event in self.client.stream_lines(
+                self.resource.list_path, params, WATCH_SECONDS
+            ):
+                rv = self._handle(event, rv)
+        except ApiError as err:
+            if err.status == 410:
+                raise Gone() from err
+            raise
+        return rv
+
+    def _handle(self, event: dict[str, Any], rv: str) -> str:
+        kind, obj = event.get("type"), event.get("object") or {}
+        if kind == "ERROR":
+            code = obj.get("code")
+            if code == 410:
+                raise Gone()
+            raise ApiError(int(code or 500), obj)
+        new_rv = str(obj.get("metadata", {}).get("resourceVersion") or rv)
+        if kind == "BOOKMARK":
+            return new_rv
+        self.events += 1
+        obj = self._typed(obj)
+        if kind in ("ADDED", "MODIFIED"):
+            changed = self.store.apply(obj)
+        elif kind == "DELETED":
+            changed = self.store.delete(key_of(obj))
+        else:
+            log.debug("%r: ignoring event type %s", self, kind)
+            return new_rv
+        if changed:
+            self.on_change(self.resource.kind)
+        return new_rv
+
+    async def run(self) -> None:
+        backoff = Backoff()
+        rv: str | None = None
+        while True:
+            try:
+                if rv is None:
+                    rv = await self.relist()
+                    self.synced.set()
+                rv = await self.watch_from(rv)
+                backoff.reset()
+            except Gone:
+                log.info("%r: resourceVersion %s is gone; relisting", self, rv)
+                rv = None
+            except (ApiError, httpx.HTTPError, OSError, ValueError) as err:
+                log.warning("%r: %s; retrying", self, err)
+                await backoff.sleep()

@@ -1,0 +1,153 @@
+"""Host-mode provisioning: one local Envoy process per fleet (IR Gateway).
+
+Each Envoy gets a bootstrap pointing at our ADS server, identifies with node.cluster = the
+fleet name, and listens where its IR listeners say (the Gateway's address). `reconcile`
+starts Envoys for new fleets and stops those whose Gateway went away; an Envoy that exits on
+its own is restarted with backoff. Stopping drains nothing: host mode is for development and
+tests (Kubernetes provisioning owns graceful drain).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway_contour.envoy.binary import envoy_binary
+from gateway_contour.envoy.bootstrap import BootstrapOptions, write_bootstrap
+
+log = logging.getLogger(__name__)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class EnvoyProcess:
+    fleet: str
+    admin_port: int
+    bootstrap: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    restarts: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
+
+
+@dataclass
+class HostFleetOptions:
+    xds_address: str = "127.0.0.1"
+    xds_port: int = 18000
+    delta: bool = True
+    log_level: str = "warn"
+    work_dir: Path | None = None  # bootstraps and logs; a temp dir when None
+    concurrency: int = 1  # Envoy worker threads per process (the machine is small)
+
+
+class HostFleet:
+    """The Envoy processes of host mode, one per fleet."""
+
+    def __init__(self, opts: HostFleetOptions) -> None:
+        self.opts = opts
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if opts.work_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="gateway-contour-")
+            self.work_dir = Path(self._tmp.name)
+        else:
+            self.work_dir = opts.work_dir
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.envoys: dict[str, EnvoyProcess] = {}
+
+    def reconcile(self, fleets: set[str]) -> None:
+        """Make the running Envoys exactly one per fleet in `fleets`."""
+        for fleet in sorted(set(self.envoys) - fleets):
+            self._stop(self.envoys.pop(fleet))
+        for fleet in sorted(fleets):
+            current = self.envoys.get(fleet)
+            if current is None:
+                self.envoys[fleet] = self._start(fleet)
+            elif current.process.poll() is not None:
+                self._restart(current)
+
+    def check(self) -> None:
+        """Restart Envoys that exited on their own (with a small backoff)."""
+        for envoy in self.envoys.values():
+            if envoy.process.poll() is not None:
+                self._restart(envoy)
+
+    def _restart(self, envoy: EnvoyProcess) -> None:
+        if time.monotonic() - envoy.started_at < min(30.0, 0.5 * 2**envoy.restarts):
+            return
+        log.warning(
+            "envoy for %s exited with %s; restarting (see %s)",
+            envoy.fleet,
+            envoy.process.returncode,
+            envoy.log_path,
+        )
+        fresh = self._start(envoy.fleet)
+        fresh.restarts = envoy.restarts + 1
+        self.envoys[envoy.fleet] = fresh
+
+    def _start(self, fleet: str) -> EnvoyProcess:
+        slug = fleet.replace("/", "_")
+        admin_port = free_port()
+        bootstrap = write_bootstrap(
+            BootstrapOptions(
+                node_id=f"{fleet}@{socket.gethostname()}-{os.getpid()}",
+                fleet=fleet,
+                xds_address=self.opts.xds_address,
+                xds_port=self.opts.xds_port,
+                admin_port=admin_port,
+                delta=self.opts.delta,
+            ),
+            self.work_dir / f"{slug}.bootstrap.json",
+        )
+        log_path = self.work_dir / f"{slug}.envoy.log"
+        cmd = [
+            envoy_binary(),
+            "-c",
+            str(bootstrap),
+            "--use-dynamic-base-id",
+            "--log-level",
+            self.opts.log_level,
+            "--concurrency",
+            str(self.opts.concurrency),
+            "--drain-time-s",
+            "1",
+        ]
+        with log_path.open("ab") as out:
+            process = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        log.info("started envoy for %s (pid %d, admin %d)", fleet, process.pid, admin_port)
+        return EnvoyProcess(fleet, admin_port, bootstrap, process, log_path)
+
+    def _stop(self, envoy: EnvoyProcess, timeout: float = 5.0) -> None:
+        if envoy.process.poll() is None:
+            os.killpg(envoy.process.pid, signal.SIGTERM)
+            try:
+                envoy.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(envoy.process.pid, signal.SIGKILL)
+                envoy.process.wait()
+        log.info("stopped envoy for %s", envoy.fleet)
+
+    def close(self) -> None:
+        for envoy in self.envoys.values():
+            self._stop(envoy)
+        self.envoys.clear()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None

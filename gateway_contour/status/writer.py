@@ -1,0 +1,127 @@
+"""Writes the StatusReport to the API server: only differences, once per object per rebuild.
+
+For each object the report names, the desired status is merged with the live one (see
+`merge`); nothing is sent when they agree. A write is a PUT of the status subresource with the
+object's resourceVersion; a conflict refetches the object and merges again. Writes run
+concurrently (bounded) so that a thousand route statuses do not queue behind each other.
+Only the leader calls this.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+
+from gateway_contour.providers.kubernetes.client import ApiError, KubeClient
+from gateway_contour.providers.kubernetes.discovery import ApiResource
+from gateway_contour.status.merge import ROUTE_KINDS, merge_status
+from gateway_contour.status.report import StatusReport
+from gateway_contour.store.objects import KubeObject, ObjectKey, Snapshot, key_of
+
+log = logging.getLogger(__name__)
+
+MAX_CONFLICT_RETRIES = 5
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class WriteStats:
+    writes: int = 0
+    skipped: int = 0
+    conflicts: int = 0
+    failures: int = 0
+
+
+class StatusWriter:
+    def __init__(
+        self,
+        client: KubeClient,
+        resources: dict[str, ApiResource],
+        controller_name: str,
+        concurrency: int = 16,
+    ) -> None:
+        self.client = client
+        self.resources = resources
+        self.controller_name = controller_name
+        self.limiter = anyio.CapacityLimiter(concurrency)
+        self.total = WriteStats()
+
+    def _stale_route_entries(
+        self, report: StatusReport, snapshot: Snapshot
+    ) -> dict[ObjectKey, dict[str, Any]]:
+        """Routes that carry a status entry of ours but are no longer ours: clear it."""
+        out: dict[ObjectKey, dict[str, Any]] = {}
+        for kind in ROUTE_KINDS:
+            for obj in snapshot.objects(kind):
+                key = key_of(obj)
+                if key in report.statuses:
+                    continue
+                parents = (obj.get("status") or {}).get("parents") or []
+                if any(p.get("controllerName") == self.controller_name for p in parents):
+                    out[key] = {"parents": []}
+        return out
+
+    async def write(self, report: StatusReport, snapshot: Snapshot) -> WriteStats:
+        stats = WriteStats()
+        desired_all = {**self._stale_route_entries(report, snapshot), **report.statuses}
+        async with anyio.create_task_group() as tg:
+            for key, desired in desired_all.items():
+                live = snapshot.get(key.kind, key.namespace, key.name)
+                if live is None or key.kind not in self.resources:
+                    continue
+                tg.start_soon(self._write_one, key, desired, live, stats)
+        for field in ("writes", "skipped", "conflicts", "failures"):
+            setattr(self.total, field, getattr(self.total, field) + getattr(stats, field))
+        return stats
+
+    async def _write_one(
+        self, key: ObjectKey, desired: dict[str, Any], live: KubeObject, stats: WriteStats
+    ) -> None:
+        resource = self.resources[key.kind]
+        path = resource.object_path(key.namespace, key.name) + "/status"
+        async with self.limiter:
+            for _ in range(MAX_CONFLICT_RETRIES):
+                merged = merge_status(
+                    key.kind, desired, live.get("status"), self.controller_name, now_rfc3339()
+                )
+                if merged is None:
+                    stats.skipped += 1
+                    return
+                body = {
+                    "apiVersion": resource.api_version,
+                    "kind": resource.served_kind,
+                    "metadata": {
+                        "name": key.name,
+                        **({"namespace": key.namespace} if key.namespace else {}),
+                        "resourceVersion": live["metadata"].get("resourceVersion"),
+                    },
+                    "status": merged,
+                }
+                try:
+                    await self.client.request("PUT", path, body=body)
+                    stats.writes += 1
+                    return
+                except ApiError as err:
+                    if err.status == 404:
+                        return  # deleted meanwhile; nothing to report on
+                    if err.status != 409:
+                        stats.failures += 1
+                        log.warning("status write for %s failed: %s", key, err)
+                        return
+                    stats.conflicts += 1
+                    try:
+                        live = await self.client.get(resource.object_path(key.namespace, key.name))
+                    except ApiError as get_err:
+                        if get_err.status != 404:
+                            stats.failures += 1
+                            log.warning("refetching %s failed: %s", key, get_err)
+                        return
+            stats.failures += 1
+            log.warning("status write for %s kept conflicting; giving up this round", key)

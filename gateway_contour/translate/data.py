@@ -1,0 +1,24 @@
+"""Defensive readers for JSON-shaped user data: objects from files were never validated by an
+API server, so any field may hold any type. These return an empty value of the expected
+type instead of raising."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The mappings in a list (anything else in it, or a non-list, is skipped)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def text(value: Any, default: str = "") -> str:
+    return value if isinstance(value, str) else default

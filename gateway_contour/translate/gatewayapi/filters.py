@@ -1,0 +1,215 @@
+"""HTTPRoute filters -> ir route policies and actions.
+
+Header modifiers and URL rewrites become `HeaderModifier`/`Rewrite` on the route; a
+RequestRedirect becomes the route's `Redirect` action. Redirects and prefix rewrites depend on
+the match (the matched prefix) and on the listener (its port and scheme), so they are parsed
+here once per rule and finished per match by `redirect_for`/`rewrite_for`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway_contour.ir.model import (
+    HeaderModifier,
+    HeaderValue,
+    Match,
+    PathMatchKind,
+    PathRewrite,
+    PathRewriteKind,
+    Redirect,
+    Rewrite,
+)
+from gateway_contour.translate.gatewayapi.hostnames import hostname_error
+from gateway_contour.translate.gatewayapi.matches import HEADER_NAME
+
+WELL_KNOWN_PORTS = {"http": 80, "https": 443}
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+# filter types a rule may carry today; anything else makes the route UnsupportedValue
+RULE_FILTERS = frozenset(
+    {
+        "RequestHeaderModifier",
+        "ResponseHeaderModifier",
+        "RequestRedirect",
+        "URLRewrite",
+        "RequestMirror",
+    }
+)
+BACKEND_FILTERS = frozenset({"RequestHeaderModifier", "ResponseHeaderModifier"})
+
+
+class FilterError(ValueError):
+    """A filter the translator cannot express (the route gets UnsupportedValue)."""
+
+
+def _check_header(name: str, value: str | None, what: str) -> None:
+    if not HEADER_NAME.match(name):
+        raise FilterError(f"{what}: {name!r} is not a valid header name")
+    if value is not None and ("\r" in value or "\n" in value or "\0" in value):
+        raise FilterError(f"{what}: the value of {name!r} contains a line break or NUL")
+
+
+def _check_hostname(hostname: Any, what: str) -> str | None:
+    if hostname is None:
+        return None
+    if not isinstance(hostname, str) or hostname_error(hostname) or hostname.startswith("*"):
+        raise FilterError(f"{what} hostname {hostname!r} is not a valid hostname")
+    return hostname
+
+
+@dataclass(slots=True)
+class RuleFilters:
+    request_headers: HeaderModifier | None = None
+    response_headers: HeaderModifier | None = None
+    redirect: dict[str, Any] | None = None
+    rewrite: dict[str, Any] | None = None
+    mirrors: list[dict[str, Any]] = field(default_factory=list)  # requestMirror bodies
+
+
+_NO_FILTERS = RuleFilters()
+
+
+def parse_filters(raw: Any, allowed: frozenset[str] = RULE_FILTERS) -> RuleFilters:
+    """The filters of a rule or backendRef; never modify the result (it may be shared)."""
+    if not raw:
+        return _NO_FILTERS
+    out = RuleFilters()
+    if not isinstance(raw, list):
+        raise FilterError("filters must be a list")
+    for filter_ in raw:
+        if not isinstance(filter_, dict):
+            raise FilterError("a filter must be a mapping")
+        type_ = filter_.get("type")
+        if not isinstance(type_, str) or type_ not in allowed:
+            raise FilterError(f"filter type {type_!r} is not supported")
+        body = filter_.get(_field_of(str(type_)))
+        if not isinstance(body, dict):
+            raise FilterError(f"filter {type_} needs its {_field_of(str(type_))} field")
+        # the spec allows each of these at most once per rule; later ones are ignored
+        if type_ == "RequestHeaderModifier" and out.request_headers is None:
+            out.request_headers = header_modifier(body)
+        elif type_ == "ResponseHeaderModifier" and out.response_headers is None:
+            out.response_headers = header_modifier(body)
+        elif type_ == "RequestRedirect" and out.redirect is None:
+            out.redirect = body
+        elif type_ == "URLRewrite" and out.rewrite is None:
+            out.rewrite = body
+        elif type_ == "RequestMirror":
+            out.mirrors.append(body)
+    if out.redirect is not None and out.rewrite is not None:
+        raise FilterError("RequestRedirect and URLRewrite cannot be used in the same rule")
+    return out
+
+
+def _field_of(type_: str) -> str:
+    # "RequestHeaderModifier" -> "requestHeaderModifier", "URLRewrite" -> "urlRewrite"
+    return "urlRewrite" if type_ == "URLRewrite" else type_[:1].lower() + type_[1:]
+
+
+def header_modifier(body: dict[str, Any]) -> HeaderModifier | None:
+    def values(key: str) -> tuple[HeaderValue, ...]:
+        out: dict[str, HeaderValue] = {}
+        entries = body.get(key) or []
+        if not isinstance(entries, list):
+            raise FilterError(f"header modifier {key} must be a list")
+        for item in entries:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise FilterError(f"header modifier {key}: each entry needs a name")
+            if not isinstance(item.get("value"), str):
+                raise FilterError(f"header modifier {key}: {item['name']!r} needs a value")
+            _check_header(item["name"], item["value"], f"header modifier {key}")
+            # header names are case-insensitive; the first of equivalent names wins
+            out.setdefault(item["name"].lower(), HeaderValue(item["name"], item["value"]))
+        return tuple(out.values())
+
+    remove = body.get("remove") or []
+    if not isinstance(remove, list) or not all(isinstance(name, str) for name in remove):
+        raise FilterError("header modifier remove: names must be strings")
+    for name in remove:
+        _check_header(name, None, "header modifier remove")
+    modifier = HeaderModifier(set=values("set"), add=values("add"), remove=tuple(remove))
+    return modifier or None
+
+
+def _path_modifier(body: Any, match: Match, what: str) -> PathRewrite | None:
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise FilterError(f"{what} path must be a mapping")
+    type_ = body.get("type")
+    if type_ == "ReplaceFullPath":
+        value = body.get("replaceFullPath")
+        if not isinstance(value, str):
+            raise FilterError(f"{what} path: replaceFullPath is required")
+        return PathRewrite(PathRewriteKind.FULL, value)
+    if type_ == "ReplacePrefixMatch":
+        value = body.get("replacePrefixMatch")
+        if not isinstance(value, str):
+            raise FilterError(f"{what} path: replacePrefixMatch is required")
+        if match.path.kind is not PathMatchKind.PREFIX:
+            raise FilterError(f"{what} path: ReplacePrefixMatch needs a PathPrefix match")
+        return PathRewrite(PathRewriteKind.PREFIX, value, matched_prefix=match.path.value)
+    raise FilterError(f"{what} path type {type_!r} is not supported")
+
+
+def redirect_for(
+    body: dict[str, Any], match: Match, listener_port: int, listener_scheme: str
+) -> Redirect:
+    """The Redirect of a RequestRedirect filter for one match on one listener.
+
+    The spec's port rule: an explicit port wins; else a new scheme brings its well-known
+    port; else the listener's port. The port is left out of Location when it is the
+    well-known port of the resulting scheme.
+    """
+    scheme = body.get("scheme")
+    if scheme is not None and (not isinstance(scheme, str) or scheme not in WELL_KNOWN_PORTS):
+        raise FilterError(f"redirect scheme {scheme!r} is not http or https")
+    port = body.get("port")
+    if port is not None and (not isinstance(port, int) or not 1 <= port <= 65535):
+        raise FilterError(f"redirect port {port!r} is not a port number")
+    status = body.get("statusCode", 302)
+    if not isinstance(status, int) or status not in REDIRECT_CODES:
+        raise FilterError(f"redirect statusCode {status!r} is not supported")
+    hostname = _check_hostname(body.get("hostname"), "redirect")
+
+    if port is None:
+        port = WELL_KNOWN_PORTS[scheme] if scheme else listener_port
+    strip = port == WELL_KNOWN_PORTS.get(scheme or listener_scheme)
+    return Redirect(
+        scheme=scheme,
+        hostname=hostname or None,
+        port=None if strip else port,
+        path=_path_modifier(body.get("path"), match, "redirect"),
+        status_code=int(status),
+        strip_port=strip,
+    )
+
+
+def rewrite_for(body: dict[str, Any], match: Match) -> Rewrite | None:
+    hostname = _check_hostname(body.get("hostname"), "rewrite")
+    rewrite = Rewrite(
+        hostname=hostname or None, path=_path_modifier(body.get("path"), match, "rewrite")
+    )
+    return rewrite if rewrite.hostname or rewrite.path else None
+
+
+def mirror_percent(body: dict[str, Any]) -> float:
+    if "percent" in body:
+        percent = body["percent"]
+        if not isinstance(percent, int) or not 0 <= percent <= 100:
+            raise FilterError("requestMirror percent must be 0..100")
+        return float(percent)
+    fraction = body.get("fraction")
+    if isinstance(fraction, dict):
+        numerator = fraction.get("numerator")
+        denominator = fraction.get("denominator", 100)
+        if (
+            not isinstance(numerator, int)
+            or not isinstance(denominator, int)
+            or denominator <= 0
+            or not 0 <= numerator <= denominator
+        ):
+            raise FilterError("requestMirror fraction must be 0 <= numerator <= denominator")
+        return 100.0 * numerator / denominator
+    return 100.0

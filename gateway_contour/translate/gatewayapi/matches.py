@@ -1,0 +1,158 @@
+"""HTTPRoute matches -> ir `Match`, and the Gateway API precedence order between them.
+
+Precedence (the HTTPRoute spec): an Exact path beats any prefix; then the longest path;
+then a method match; then more header matches; then more query matches. Ties go to the
+oldest route (creationTimestamp), then namespace/name alphabetically, then rule order.
+Regular expressions have no defined rank; they sort by length like prefixes and lose a
+tie against a prefix of the same length.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from gateway_contour.ir.model import (
+    HeaderMatch,
+    Match,
+    PathMatch,
+    PathMatchKind,
+    QueryMatch,
+    StringMatchKind,
+)
+
+_PATH_KINDS = {
+    "Exact": PathMatchKind.EXACT,
+    "PathPrefix": PathMatchKind.PREFIX,
+    "RegularExpression": PathMatchKind.REGEX,
+}
+_VALUE_KINDS = {"Exact": StringMatchKind.EXACT, "RegularExpression": StringMatchKind.REGEX}
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
+
+
+# RFC 9110 token: what Envoy accepts as a header name
+HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
+# constructs Python accepts and RE2 (Envoy's regex engine) rejects
+_NOT_RE2 = re.compile(r"\(\?[=!<]|\\[1-9]")
+
+
+class MatchError(ValueError):
+    """A match the translator cannot express (the route gets UnsupportedValue)."""
+
+
+@lru_cache(maxsize=4096)
+def regex_error(pattern: str) -> str | None:
+    """Why `pattern` would be refused by Envoy's RE2, as far as we can tell, or None.
+
+    A refused regex would make Envoy reject the whole route configuration, so it is caught
+    here and reported on the one route instead."""
+    if _NOT_RE2.search(pattern):
+        return f"regular expression {pattern!r} uses lookaround or backreferences (not RE2)"
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        return f"regular expression {pattern!r} is invalid: {err}"
+    return None
+
+
+def check_value(value: str, what: str) -> None:
+    if "\r" in value or "\n" in value or "\0" in value:
+        raise MatchError(f"{what} contains a line break or NUL")
+
+
+def http_match(raw: Any) -> Match:
+    """The ir Match of one (defaulted) HTTPRouteMatch."""
+    if not isinstance(raw, dict):
+        raise MatchError("a match must be a mapping")
+    return Match(
+        path=_path(raw.get("path", {})),
+        headers=tuple(_headers(_list(raw.get("headers"), "headers"))),
+        query=tuple(_query(_list(raw.get("queryParams"), "queryParams"))),
+        method=_method(raw.get("method")),
+    )
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MatchError(f"{what} must be a list")
+    return value
+
+
+def _path(raw: Any) -> PathMatch:
+    if not isinstance(raw, dict):
+        raise MatchError("path must be a mapping")
+    kind = _PATH_KINDS.get(str(raw.get("type", "PathPrefix")))
+    if kind is None:
+        raise MatchError(f"path match type {raw.get('type')!r} is not supported")
+    value = raw.get("value", "/")
+    if not isinstance(value, str) or not value:
+        raise MatchError("path match value must be a non-empty string")
+    if kind is PathMatchKind.REGEX:
+        if error := regex_error(value):
+            raise MatchError(error)
+    elif not value.startswith("/"):
+        raise MatchError(f"path {value!r} must start with '/'")
+    if kind is PathMatchKind.PREFIX and len(value) > 1:
+        # "/foo/" and "/foo" are the same segment prefix
+        value = value.rstrip("/") or "/"
+    return PathMatch(kind, value)
+
+
+def _headers(raw: list[Any]) -> list[HeaderMatch]:
+    out: dict[str, HeaderMatch] = {}
+    for header in raw:
+        name, kind, value = _name_kind_value(header, "header")
+        # header names are case-insensitive; only the first of equivalent names counts
+        out.setdefault(name.lower(), HeaderMatch(name.lower(), value, kind))
+    return list(out.values())
+
+
+def _query(raw: list[Any]) -> list[QueryMatch]:
+    out: dict[str, QueryMatch] = {}
+    for param in raw:
+        name, kind, value = _name_kind_value(param, "query parameter")
+        out.setdefault(name, QueryMatch(name, value, kind))
+    return list(out.values())
+
+
+def _name_kind_value(raw: Any, what: str) -> tuple[str, StringMatchKind, str]:
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
+        raise MatchError(f"a {what} match needs a name")
+    kind = _VALUE_KINDS.get(str(raw.get("type", "Exact")))
+    if kind is None:
+        raise MatchError(f"{what} match type {raw.get('type')!r} is not supported")
+    if what == "header" and not HEADER_NAME.match(raw["name"]):
+        raise MatchError(f"{raw['name']!r} is not a valid header name")
+    value = raw.get("value")
+    if not isinstance(value, str):
+        raise MatchError(f"{what} match {raw['name']!r} needs a string value")
+    if kind is StringMatchKind.REGEX and (error := regex_error(value)):
+        raise MatchError(error)
+    check_value(value, f"{what} match {raw['name']!r}")
+    return raw["name"], kind, value
+
+
+def _method(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or raw not in METHODS:
+        raise MatchError(f"method {raw!r} is not supported")
+    return str(raw)
+
+
+def match_precedence(match: Match) -> tuple[int, int, int, int, int, int]:
+    """The match's share of the sort key: smaller sorts first (wins)."""
+    path = match.path
+    return (
+        0 if path.kind is PathMatchKind.EXACT else 1,
+        -len(path.value),
+        1 if path.kind is PathMatchKind.REGEX else 0,
+        0 if match.method else 1,
+        -len(match.headers),
+        -len(match.query),
+    )

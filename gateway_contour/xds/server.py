@@ -1,0 +1,141 @@
+"""The gRPC server: Envoy's AggregatedDiscoveryService over grpc.aio.
+
+Serves both ADS methods from one SnapshotCache: StreamAggregatedResources (State of the
+World, sotw.py) and DeltaAggregatedResources (incremental, delta.py). Secrets travel on the
+same stream like any other type (SDS over ADS). The fleet of a stream is `node.cluster` of
+its first request (Envoy sets the node on the first message only).
+
+Responses are pre-encoded bytes (see wire.py), so the method handlers are registered with
+an identity response serializer instead of the generated servicer.
+
+Usage (from the app, on its event loop):
+
+    cache = SnapshotCache()
+    server = XdsServer(cache)
+    port = await server.start("0.0.0.0", 18000)
+    cache.set_fleet("default/web", resources)   # type_url -> name -> Message
+    cache.mark_ready()                          # once every source has synced
+    ...
+    await server.stop(grace=1.0)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import grpc
+from envoy.service.discovery.v3 import discovery_pb2
+
+from gateway_contour.xds.cache import SnapshotCache
+from gateway_contour.xds.delta import DeltaStream
+from gateway_contour.xds.sotw import SotwStream
+from gateway_contour.xds.stats import XdsStats
+from gateway_contour.xds.stream import AdsStream
+
+log = logging.getLogger("gateway_contour.xds")
+
+SERVICE = "envoy.service.discovery.v3.AggregatedDiscoveryService"
+DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024 * 1024  # above Envoy's side (bootstrap: 64 MiB)
+
+
+def _identity(payload: bytes) -> bytes:
+    return payload
+
+
+class XdsServer:
+    """ADS server for every fleet in `cache`."""
+
+    def __init__(
+        self,
+        cache: SnapshotCache,
+        *,
+        stats: XdsStats | None = None,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
+        self.cache = cache
+        self.stats = stats if stats is not None else XdsStats()
+        self._max_message_bytes = max_message_bytes
+        self._server: grpc.aio.Server | None = None
+        self._streams: dict[int, AdsStream] = {}
+        self.port = 0
+
+    def streams(self) -> list[AdsStream]:
+        """The streams connected now (read-only use: node, fleet, per-type state)."""
+        return list(self._streams.values())
+
+    async def start(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        credentials: grpc.ServerCredentials | None = None,
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> int:
+        """Listen on host:port (0: an ephemeral port) and return the bound port."""
+        if self._server is not None:
+            raise RuntimeError("XdsServer already started")
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_send_message_length", self._max_message_bytes),
+                ("grpc.max_receive_message_length", self._max_message_bytes),
+                ("grpc.so_reuseport", 0),
+                # Envoy holds one stream for hours: keep it alive through idle NATs.
+                ("grpc.keepalive_time_ms", 30_000),
+                ("grpc.keepalive_timeout_ms", 10_000),
+                ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+                ("grpc.keepalive_permit_without_calls", 1),
+                *options,
+            ]
+        )
+        handlers = {
+            "StreamAggregatedResources": grpc.stream_stream_rpc_method_handler(
+                self._stream_sotw,
+                request_deserializer=discovery_pb2.DiscoveryRequest.FromString,
+                response_serializer=_identity,
+            ),
+            "DeltaAggregatedResources": grpc.stream_stream_rpc_method_handler(
+                self._stream_delta,
+                request_deserializer=discovery_pb2.DeltaDiscoveryRequest.FromString,
+                response_serializer=_identity,
+            ),
+        }
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if credentials is None:
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, credentials)
+        await server.start()
+        self._server = server
+        self.port = bound
+        log.info("xDS server listening on %s:%d", host, bound)
+        return bound
+
+    async def stop(self, grace: float | None = 1.0) -> None:
+        """Stop accepting streams, end the open ones after `grace` seconds, and wait."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        for stream in self._streams.values():
+            stream.close()
+        await server.stop(grace)
+        await server.wait_for_termination()
+
+    async def _stream_sotw(self, requests: AsyncIterator[Any], context: Any) -> None:
+        await self._serve(SotwStream(self.cache, self.stats, context), requests)
+
+    async def _stream_delta(self, requests: AsyncIterator[Any], context: Any) -> None:
+        await self._serve(DeltaStream(self.cache, self.stats, context), requests)
+
+    async def _serve(self, stream: AdsStream, requests: AsyncIterator[Any]) -> None:
+        self._streams[stream.id] = stream
+        try:
+            await stream.run(requests)
+        except asyncio.CancelledError:
+            log.debug("%s stream %d cancelled", stream.protocol, stream.id)
+            raise
+        finally:
+            del self._streams[stream.id]

@@ -1,0 +1,95 @@
+"""Translate + build + serialize N HTTPRoutes, in a fresh process per size so that peak
+memory (ru_maxrss) belongs to that size alone.
+
+Run as `python -m tests.bench.translate_bench N REPEATS`; prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import resource
+import statistics
+import sys
+import time
+
+from gateway_contour.pipeline import build
+from gateway_contour.store.objects import Snapshot
+from gateway_contour.translate import TranslateOptions, TranslationCache
+from tests.bench.objects import gateway_objects
+
+
+def serialize_all(resources: dict) -> int:
+    total = 0
+    for per_type in resources.values():
+        for by_name in per_type.values():
+            for message in by_name.values():
+                total += len(message.SerializeToString(deterministic=True))
+    return total
+
+
+def measure_incremental(objects: list[dict], repeats: int) -> float:
+    """The common case: one HTTPRoute changed since the last rebuild, translation cache warm.
+    Median ms of translate + build + serialize."""
+    cache = TranslationCache()
+    options = TranslateOptions()
+    build(Snapshot.of(objects), options, cache)
+    index = next(i for i, o in enumerate(objects) if o["kind"] == "HTTPRoute")
+    times = []
+    for n in range(repeats):
+        changed = copy.deepcopy(objects[index])
+        changed["metadata"]["generation"] = n + 2
+        changed["spec"]["rules"][0]["matches"][0]["path"]["value"] = f"/changed/{n}"
+        objects = [*objects[:index], changed, *objects[index + 1 :]]
+        snapshot = Snapshot.of(objects)
+        t0 = time.perf_counter()
+        result = build(snapshot, options, cache)
+        serialize_all(result.resources)  # type: ignore[arg-type]
+        times.append((time.perf_counter() - t0) * 1e3)
+        del result
+    return statistics.median(times)
+
+
+def measure(routes: int, repeats: int) -> dict:
+    objects = gateway_objects(routes)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    runs = []
+    result = None
+    for _ in range(repeats):
+        del result  # freeing the previous build is not part of this one
+        snapshot = Snapshot.of(objects)
+        t0 = time.perf_counter()
+        result = build(snapshot, TranslateOptions())
+        t1 = time.perf_counter()
+        size = serialize_all(result.resources)  # type: ignore[arg-type]
+        t2 = time.perf_counter()
+        runs.append(
+            {
+                "translate_ms": result.translate_seconds * 1e3,
+                "build_ms": result.build_seconds * 1e3,
+                "serialize_ms": (t2 - t1) * 1e3,
+                "total_ms": (t2 - t0) * 1e3,
+            }
+        )
+    incremental = measure_incremental(objects, repeats)
+    routes_out = sum(
+        len(vh.routes)
+        for gw in result.ir.gateways
+        for listener in gw.listeners
+        for vh in listener.virtual_hosts
+    )
+    return {
+        "httproutes": routes,
+        "envoy_routes": routes_out,
+        "xds_bytes": size,
+        "repeats": repeats,
+        "first_total_ms": runs[0]["total_ms"],
+        **{k: statistics.median(r[k] for r in runs) for k in runs[0]},
+        "one_changed_ms": incremental,
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "objects_mib": rss_before / 1024,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(int(sys.argv[1]), int(sys.argv[2]))))

@@ -1,0 +1,206 @@
+"""The whole pipeline in host mode: YAML files -> translate -> xDS -> a real Envoy -> real
+echo backends. Exercised over both Delta and State-of-the-World ADS."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import http.client
+import textwrap
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import pytest
+
+from gateway_contour.app import HostMode, HostModeConfig
+from gateway_contour.demo.echo import EchoBackend, start_echo
+from gateway_contour.provisioner.host import free_port
+from tests.e2e.http_client import Response, arequest, eventually, request
+
+pytestmark = pytest.mark.e2e
+
+HOST = "demo.example.com"
+
+
+def gateway_yaml(port: int) -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GatewayClass
+        metadata: {{name: gc}}
+        spec: {{controllerName: gateway-contour.dev/gateway-controller}}
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {{name: web, namespace: default}}
+        spec:
+          gatewayClassName: gc
+          listeners:
+            - {{name: http, protocol: HTTP, port: {port}}}
+        """)
+
+
+def service_yaml(name: str, backend: EchoBackend) -> str:
+    return textwrap.dedent(f"""\
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: {name}, namespace: default}}
+        spec:
+          ports: [{{name: http, port: 80}}]
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: {name}
+          namespace: default
+          labels: {{kubernetes.io/service-name: {name}}}
+        addressType: IPv4
+        ports: [{{name: http, port: {backend.port}, protocol: TCP}}]
+        endpoints:
+          - addresses: ["{backend.host}"]
+        """)
+
+
+ROUTES = textwrap.dedent(f"""\
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {{name: demo, namespace: default}}
+    spec:
+      parentRefs: [{{name: web}}]
+      hostnames: [{HOST}]
+      rules:
+        - matches: [{{path: {{type: PathPrefix, value: /v2}}}}]
+          backendRefs: [{{name: app-v2, port: 80}}]
+        - matches: [{{headers: [{{name: x-canary, value: "true"}}]}}]
+          backendRefs: [{{name: app-v2, port: 80}}]
+        - matches: [{{path: {{type: PathPrefix, value: /split}}}}]
+          backendRefs:
+            - {{name: app-v1, port: 80, weight: 80}}
+            - {{name: app-v2, port: 80, weight: 20}}
+        - backendRefs: [{{name: app-v1, port: 80}}]
+    """)
+
+
+@dataclass
+class Running:
+    mode: HostMode
+    config_dir: Path
+    port: int
+
+    async def get(self, path: str = "/", **kwargs: object) -> Response:
+        kwargs.setdefault("host", HOST)
+        return await arequest("127.0.0.1", self.port, path, **kwargs)
+
+    def write(self, name: str, text: str) -> None:
+        # write then rename: the watcher never sees a half-written file
+        tmp = self.config_dir / f".{name}.tmp"
+        tmp.write_text(text)
+        tmp.rename(self.config_dir / name)
+
+
+@pytest.fixture(params=["delta", "sotw"])
+async def running(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Running]:
+    v1, v2 = start_echo("app-v1"), start_echo("app-v2")
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    port = free_port()
+    (config_dir / "gateway.yaml").write_text(gateway_yaml(port))
+    (config_dir / "services.yaml").write_text(
+        service_yaml("app-v1", v1) + "---\n" + service_yaml("app-v2", v2)
+    )
+    (config_dir / "routes.yaml").write_text(ROUTES)
+    mode = HostMode(
+        HostModeConfig(
+            config_dir=config_dir,
+            xds_port=0,
+            delta=request.param == "delta",
+            work_dir=tmp_path / "envoy",
+            poll_interval=0.05,
+        )
+    )
+    # a plain task, not a task group: pytest-asyncio tears fixtures down in another task
+    task = asyncio.create_task(mode.run())
+    try:
+        run = Running(mode, config_dir, port)
+        await eventually(run.get, lambda r: r.backend == "app-v1")
+        yield run
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        v1.stop()
+        v2.stop()
+    # everything host mode started is gone
+    assert mode.fleet is not None and not mode.fleet.envoys
+
+
+async def test_routes_by_host_path_and_header(running: Running) -> None:
+    assert (await running.get("/")).backend == "app-v1"
+    assert (await running.get("/v2")).backend == "app-v2"
+    assert (await running.get("/v2/deeper/path")).backend == "app-v2"
+    # PathPrefix matches whole segments: /v2x is not under /v2
+    assert (await running.get("/v2x")).backend == "app-v1"
+    assert (await running.get("/", headers={"x-canary": "true"})).backend == "app-v2"
+    assert (await running.get("/", headers={"x-canary": "false"})).backend == "app-v1"
+    # a host no route names is not found
+    assert (await running.get("/", host="other.example.com")).status == 404
+    # the port in the Host header does not matter
+    assert (await running.get("/v2", host=f"{HOST}:{running.port}")).backend == "app-v2"
+
+
+async def test_weights_are_honoured(running: Running) -> None:
+    def sample(n: int) -> collections.Counter[str | None]:
+        conn = http.client.HTTPConnection("127.0.0.1", running.port, timeout=5)
+        try:
+            return collections.Counter(
+                request("127.0.0.1", running.port, "/split", host=HOST, conn=conn).backend
+                for _ in range(n)
+            )
+        finally:
+            conn.close()
+
+    n = 400
+    counts = await anyio.to_thread.run_sync(sample, n)
+    assert set(counts) == {"app-v1", "app-v2"}, counts
+    share_v1 = counts["app-v1"] / n
+    # 80/20 split; binomial sd at n=400 is 0.02, so +-0.08 is four sd
+    assert 0.72 <= share_v1 <= 0.88, counts
+
+
+async def test_file_edit_changes_routing_without_restarting_envoy(running: Running) -> None:
+    assert running.mode.fleet is not None
+    pids_before = {f: e.process.pid for f, e in running.mode.fleet.envoys.items()}
+    running.write("routes.yaml", ROUTES.replace("value: /v2}", "value: /moved}"))
+    await eventually(lambda: running.get("/moved"), lambda r: r.backend == "app-v2")
+    assert (await running.get("/v2")).backend == "app-v1"
+    pids_after = {f: e.process.pid for f, e in running.mode.fleet.envoys.items()}
+    assert pids_after == pids_before
+
+
+async def test_rejected_config_is_nacked_and_previous_routes_keep_serving(
+    running: Running,
+) -> None:
+    async def nacks() -> int:
+        return running.mode.nack_count()
+
+    before = await nacks()
+    # RE2 (Envoy's regex engine) caps repetition counts at 1000; Python's re does not, so
+    # this passes translation and only Envoy can refuse it
+    bad = ROUTES.replace(
+        "- matches: [{path: {type: PathPrefix, value: /v2}}]",
+        "- matches: [{path: {type: RegularExpression, value: '/v2/a{1001}'}}]",
+    )
+    # and in the same change the catch-all moves to app-v2: that must not take effect either
+    bad = bad.replace(
+        "- backendRefs: [{name: app-v1, port: 80}]", "- backendRefs: [{name: app-v2, port: 80}]"
+    )
+    running.write("routes.yaml", bad)
+    await eventually(nacks, lambda n: n > before)
+    # the last accepted routes keep answering
+    assert (await running.get("/")).backend == "app-v1"
+    assert (await running.get("/v2/x")).backend == "app-v2"
+    # a good config is accepted again
+    running.write("routes.yaml", ROUTES.replace("value: /v2}", "value: /again}"))
+    await eventually(lambda: running.get("/again"), lambda r: r.backend == "app-v2")

@@ -72,7 +72,7 @@ class HostMode:
         console = ConsoleStatus(cfg.status_file)
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._supervise_envoys)
+                tg.start_soon(self.fleet.supervise)
                 async for loaded in watch_directory(cfg.config_dir, cfg.poll_interval):
                     snapshot = Snapshot.of(loaded.objects)
                     result = await self.pipeline.rebuild(snapshot, loaded.problems)
@@ -85,9 +85,3 @@ class HostMode:
             with anyio.CancelScope(shield=True):
                 self.fleet.close()
                 await server.stop(1.0)
-
-    async def _supervise_envoys(self) -> None:
-        while True:
-            await anyio.sleep(1.0)
-            if self.fleet is not None:
-                self.fleet.check()

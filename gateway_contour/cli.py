@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--envoy-address", default="0.0.0.0", help="where Envoy listeners bind")
     serve.add_argument("--leader-namespace", default="gateway-contour")
     serve.add_argument("--no-leader-election", action="store_true")
+    serve.add_argument(
+        "--provision",
+        choices=("none", "host"),
+        default="none",
+        help="host: run a local Envoy per Gateway on its own loopback address",
+    )
 
     boot = sub.add_parser("bootstrap", help="write an Envoy bootstrap pointing at the ADS server")
     boot.add_argument("output", type=Path)
@@ -129,6 +135,7 @@ def _serve(args: argparse.Namespace) -> int:
         envoy_address=args.envoy_address,
         leader_namespace=args.leader_namespace,
         leader_election=not args.no_leader_election,
+        provision=args.provision,
     )
     if args.controller_name:
         config.controller_name = args.controller_name

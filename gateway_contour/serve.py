@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio
@@ -21,6 +21,8 @@ from gateway_contour.pipeline import Pipeline
 from gateway_contour.providers.kubernetes.client import KubeClient
 from gateway_contour.providers.kubernetes.leader import LeaderElector
 from gateway_contour.providers.kubernetes.source import KubernetesSource
+from gateway_contour.provisioner.addresses import LoopbackAllocator, our_gateways
+from gateway_contour.provisioner.host import HostFleet, HostFleetOptions
 from gateway_contour.status.writer import StatusWriter
 from gateway_contour.store.store import Store
 from gateway_contour.translate import TranslateOptions
@@ -44,6 +46,10 @@ class ServeConfig:
     holdoff: float = 0.1
     max_wait: float = 0.5
     leader_election: bool = True
+    # "host": run one local Envoy per Gateway, each on its own loopback address (the
+    # conformance harness and tests); "none": Envoys are deployed by someone else
+    provision: str = "none"
+    envoy_work_dir: Path | None = None
 
 
 class ServeMode:
@@ -64,12 +70,19 @@ class ServeMode:
         self.writer: StatusWriter | None = None
         self.xds_port = 0
         self.ready = anyio.Event()
+        self.allocator = LoopbackAllocator() if config.provision == "host" else None
+        self.host_fleet: HostFleet | None = None
 
     async def _rebuild(self) -> None:
         assert self.source is not None
         snapshot = self.store.snapshot()
+        if self.allocator is not None:
+            addresses = self.allocator.assign(our_gateways(snapshot, self.config.controller_name))
+            self.pipeline.options = replace(self.pipeline.options, gateway_addresses=addresses)
         result = await self.pipeline.rebuild(snapshot)
         self.ready.set()
+        if result is not None and self.host_fleet is not None:
+            self.host_fleet.reconcile(result.fleets)
         if result is None or self.writer is None:
             return
         if self.leader is None or self.leader.is_leader:
@@ -99,6 +112,13 @@ class ServeMode:
         try:
             self.xds_port = await server.start(cfg.xds_address, cfg.xds_port)
             log.info("xDS server listening on %s:%d", cfg.xds_address, self.xds_port)
+            if cfg.provision == "host":
+                local = "127.0.0.1" if cfg.xds_address in ("0.0.0.0", "::") else cfg.xds_address
+                self.host_fleet = HostFleet(
+                    HostFleetOptions(
+                        xds_address=local, xds_port=self.xds_port, work_dir=cfg.envoy_work_dir
+                    )
+                )
             self.source = KubernetesSource(self.client, self.store, lambda _k: self._changed())
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.source.run)
@@ -110,10 +130,14 @@ class ServeMode:
                     )
                     tg.start_soon(self.leader.run)
                     tg.start_soon(self._on_leadership)
+                if self.host_fleet is not None:
+                    tg.start_soon(self.host_fleet.supervise)
                 tg.start_soon(self.debouncer.run, self._rebuild)
                 self.debouncer.poke()
         finally:
             with anyio.CancelScope(shield=True):
+                if self.host_fleet is not None:
+                    self.host_fleet.close()
                 await server.stop(1.0)
                 await self.client.close()
 

@@ -7,7 +7,9 @@ thread per connection: simple, and fast enough for tests of a few thousand reque
 
 from __future__ import annotations
 
+import argparse
 import json
+import signal
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,3 +81,25 @@ def start_echo(
     thread = threading.Thread(target=server.serve_forever, name=f"echo-{name}", daemon=True)
     thread.start()
     return EchoBackend(name, host, server.server_address[1], server, thread)
+
+
+def main() -> None:
+    """`python -m gateway_contour.demo.echo --name N --host H --port P`: serve until killed."""
+    parser = argparse.ArgumentParser(description="an HTTP echo backend")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+    # block the stop signals before the server thread starts (it inherits the mask), so the
+    # main thread receives them in sigwait
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    backend = start_echo(args.name, args.host, args.port, args.verbose)
+    print(f"echo {args.name} on {args.host}:{backend.port}", flush=True)
+    signal.sigwait(stop_signals)
+    backend.stop()
+
+
+if __name__ == "__main__":
+    main()

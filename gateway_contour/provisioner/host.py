@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
+
 from gateway_contour.envoy.binary import envoy_binary
 from gateway_contour.envoy.bootstrap import BootstrapOptions, write_bootstrap
 
@@ -86,6 +88,12 @@ class HostFleet:
         for envoy in self.envoys.values():
             if envoy.process.poll() is not None:
                 self._restart(envoy)
+
+    async def supervise(self, interval: float = 1.0) -> None:
+        """Run `check` every `interval` seconds, forever."""
+        while True:
+            await anyio.sleep(interval)
+            self.check()
 
     def _restart(self, envoy: EnvoyProcess) -> None:
         if time.monotonic() - envoy.started_at < min(30.0, 0.5 * 2**envoy.restarts):

@@ -17,7 +17,7 @@ from lightkube.resources.apps_v1 import Deployment, ReplicaSet
 from lightkube.resources.core_v1 import ConfigMap, Pod
 from lightkube.types import PatchType
 
-from .conftest import KubeCluster
+from tests.support.kube_cluster import KubeCluster
 
 GROUP, VERSION = "gateway.networking.k8s.io", "v1"
 GatewayClass = create_global_resource(GROUP, VERSION, "GatewayClass", "gatewayclasses")

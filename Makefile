@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test unit e2e k8s control-plane lint golden bench clean
+.PHONY: install run test unit e2e k8s control-plane system-deps lint golden bench clean
 
 install: $(STAMP)
 
@@ -20,8 +20,11 @@ run: install
 
 # etcd, kube-apiserver, kube-controller-manager and the Gateway API CRDs for tests/k8s, built
 # once from Go modules into .cache/control-plane/ (cold ~8 min and 2.7 GB RAM; then instant).
-control-plane:
+control-plane: system-deps
 	hack/build-control-plane.sh
+
+system-deps:
+	hack/system-deps.sh
 
 # Every test tier that runs by default: unit, golden, e2e (real Envoy), k8s (real API server).
 test: install control-plane

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test unit e2e k8s control-plane system-deps lint golden bench clean
+.PHONY: install run test unit e2e k8s control-plane system-deps conformance lint golden bench clean
 
 install: $(STAMP)
 
@@ -47,6 +47,15 @@ golden: install
 
 k8s: install control-plane
 	$(BIN)/pytest -q tests/k8s
+
+# The upstream Gateway API conformance suite (conformance/): a local cluster, node agent and
+# controller, or the cluster of KUBECONFIG=... when given on the command line (an exported
+# KUBECONFIG is ignored). PROFILE=GATEWAY-HTTP by default; TEST=<ShortName> runs one test.
+# Needs root (network namespaces) and Go (hack/lib.sh fetches it if missing).
+conformance: install control-plane
+	$(BIN)/python -m conformance.run --profile $(or $(PROFILE),GATEWAY-HTTP) \
+		$(if $(TEST),--test $(TEST)) \
+		$(if $(filter command line,$(origin KUBECONFIG)),--kubeconfig $(KUBECONFIG))
 
 bench: install
 	$(BIN)/python -m tests.bench

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import anyio
 from google.protobuf.message import Message
 
+from gateway_contour.envoy.memo import BuildMemo
 from gateway_contour.envoy.resources import build_resources
 from gateway_contour.ir.model import IR
 from gateway_contour.status.report import Problem, StatusReport
@@ -58,15 +59,18 @@ def gc_paused() -> Iterator[None]:
 
 
 def build(
-    snapshot: Snapshot, options: TranslateOptions, cache: TranslationCache | None = None
+    snapshot: Snapshot,
+    options: TranslateOptions,
+    cache: TranslationCache | None = None,
+    memo: BuildMemo | None = None,
 ) -> BuildResult:
-    """The pure part of a rebuild. `cache` carries per-object work over from the last
-    rebuild (one rebuild at a time may use it)."""
+    """The pure part of a rebuild. `cache` and `memo` carry per-object work (translation,
+    Envoy messages) over from the last rebuild (one rebuild at a time may use them)."""
     with gc_paused():
         t0 = time.perf_counter()
         ir, report = translate(snapshot, options, cache)
         t1 = time.perf_counter()
-        resources = build_resources(ir)
+        resources = build_resources(ir, memo)
         t2 = time.perf_counter()
     return BuildResult(ir, report, resources, t1 - t0, t2 - t1)
 
@@ -78,6 +82,7 @@ class Pipeline:
         self.cache = cache
         self.options = options
         self.translation_cache = TranslationCache()
+        self.build_memo = BuildMemo()
         self.last: BuildResult | None = None
         self.rebuilds = 0
         self.failures = 0
@@ -87,7 +92,7 @@ class Pipeline:
     ) -> BuildResult | None:
         try:
             result = await anyio.to_thread.run_sync(
-                build, snapshot, self.options, self.translation_cache
+                build, snapshot, self.options, self.translation_cache, self.build_memo
             )
         except Exception:
             # a bug of ours, never the user's: keep serving the last good config

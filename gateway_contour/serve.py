@@ -21,9 +21,13 @@ from gateway_contour.pipeline import Pipeline
 from gateway_contour.providers.kubernetes.client import KubeClient
 from gateway_contour.providers.kubernetes.leader import LeaderElector
 from gateway_contour.providers.kubernetes.source import KubernetesSource
+from gateway_contour.providers.kubernetes.watch import Backoff
 from gateway_contour.provisioner.addresses import LoopbackAllocator, our_gateways
 from gateway_contour.provisioner.host import HostFleet, HostFleetOptions
+from gateway_contour.status.latest import LatestReport
+from gateway_contour.status.report import StatusReport
 from gateway_contour.status.writer import StatusWriter
+from gateway_contour.store.objects import Snapshot
 from gateway_contour.store.store import Store
 from gateway_contour.translate import TranslateOptions
 from gateway_contour.xds.cache import SnapshotCache
@@ -72,6 +76,11 @@ class ServeMode:
         self.ready = anyio.Event()
         self.allocator = LoopbackAllocator() if config.provision == "host" else None
         self.host_fleet: HostFleet | None = None
+        self.status_queue = LatestReport()
+        # status writes that failed transiently are retried by a later rebuild: no watch
+        # event may come to trigger one (the API server was only restarting)
+        self._status_retry = anyio.Event()
+        self._status_backoff = Backoff(first=0.5, cap=10.0)
 
     async def _rebuild(self) -> None:
         assert self.source is not None
@@ -85,8 +94,13 @@ class ServeMode:
             self.host_fleet.reconcile(result.fleets)
         if result is None or self.writer is None:
             return
+        # written by its own task: the next rebuild need not wait for the writes
+        self.status_queue.offer(result.report, snapshot)
+
+    async def _write_status(self, report: StatusReport, snapshot: Snapshot) -> None:
+        assert self.writer is not None
         if self.leader is None or self.leader.is_leader:
-            stats = await self.writer.write(result.report, snapshot)
+            stats = await self.writer.write(report, snapshot)
             if stats.writes or stats.failures:
                 log.info(
                     "status: %d written, %d unchanged, %d conflicts, %d failed",
@@ -95,6 +109,17 @@ class ServeMode:
                     stats.conflicts,
                     stats.failures,
                 )
+            if stats.retryable:
+                self._status_retry.set()
+            else:
+                self._status_backoff.reset()
+
+    async def _retry_status(self) -> None:
+        while True:
+            await self._status_retry.wait()
+            self._status_retry = anyio.Event()
+            await self._status_backoff.sleep()
+            self.debouncer.poke()
 
     async def _on_leadership(self) -> None:
         # a new leader writes the status of the current world at once
@@ -132,7 +157,9 @@ class ServeMode:
                     tg.start_soon(self._on_leadership)
                 if self.host_fleet is not None:
                     tg.start_soon(self.host_fleet.supervise)
+                tg.start_soon(self.status_queue.run, self._write_status)
                 tg.start_soon(self.debouncer.run, self._rebuild)
+                tg.start_soon(self._retry_status)
                 self.debouncer.poke()
         finally:
             with anyio.CancelScope(shield=True):

@@ -23,6 +23,7 @@ from gateway_contour.envoy.common import (
     duration,
     pack,
     sds_secret,
+    uri_san_matcher,
 )
 from gateway_contour.ir.model import (
     CircuitBreakers,
@@ -80,10 +81,11 @@ def cluster(c: Cluster) -> cluster_pb2.Cluster:
 
 
 def upstream_tls(tls: UpstreamTLS, protocol: UpstreamProtocol) -> tls_pb2.UpstreamTlsContext:
-    sans = tls.subject_alt_names or (tls.sni,)
-    validation = common_pb2.CertificateValidationContext(
-        match_typed_subject_alt_names=[dns_san_matcher(san) for san in sans]
-    )
+    matchers = [dns_san_matcher(san) for san in tls.subject_alt_names]
+    matchers.extend(uri_san_matcher(uri) for uri in tls.subject_alt_uris)
+    if not matchers:
+        matchers.append(dns_san_matcher(tls.sni))
+    validation = common_pb2.CertificateValidationContext(match_typed_subject_alt_names=matchers)
     common = tls_pb2.CommonTlsContext()
     if tls.ca_secret is None:
         validation.trusted_ca.filename = SYSTEM_CA_BUNDLE

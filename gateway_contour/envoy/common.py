@@ -48,6 +48,13 @@ def dns_san_matcher(san: str) -> common_pb2.SubjectAltNameMatcher:
     )
 
 
+def uri_san_matcher(uri: str) -> common_pb2.SubjectAltNameMatcher:
+    return common_pb2.SubjectAltNameMatcher(
+        san_type=common_pb2.SubjectAltNameMatcher.URI,
+        matcher=string_pb2.StringMatcher(exact=uri),
+    )
+
+
 def duration(seconds: float) -> duration_pb2.Duration:
     out = duration_pb2.Duration()
     set_duration(out, seconds)

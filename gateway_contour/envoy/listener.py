@@ -6,16 +6,18 @@ named after the listener. The connection manager trusts the peer address as the 
 port when matching hostnames), and lists websocket upgrades as disabled so that routes asking
 for websockets enable them one by one.
 
-HTTPS / TLS: a `tls_inspector` reads the SNI and each virtual host gets its own filter chain
-matched on `server_names` (the "*" host is the chain with no server name, used when nothing
-else matches). A terminating chain carries a DownstreamTlsContext with certificates over SDS
-and its own RouteConfiguration holding only that host ("<listener>/<hostname>") and a
-catch-all answering 421 Misdirected Request: a request cannot reach another host's routes by
-sending a different Host than its SNI (clients that coalesced connections retry on a new
-one), and one host's change re-sends one small route configuration. A passthrough host's
-chain has no TLS context and a tcp_proxy; a host with both `tls` and `passthrough`
-terminates TLS and proxies TCP.
-A hostname already used on the listener is skipped (Envoy rejects identical chain matches).
+HTTPS / TLS: a `tls_inspector` reads the SNI and each server name gets its own filter chain
+matched on `server_names` ("*" is the chain with no server name, used when nothing else
+matches). Terminating hosts share the chain of their `sni` (the Gateway listener owning
+them), which carries a DownstreamTlsContext with certificates over SDS and its own
+RouteConfiguration ("<listener>/<server name>") holding those hosts and answering 421
+Misdirected Request for the hosts of the other chains (and for any host when the chain has
+no "*" host): a request cannot reach another listener's routes by sending a Host that does
+not go with its SNI (clients that coalesced connections retry on a new one), and one
+listener's change re-sends one small route configuration. A passthrough host's chain has no
+TLS context and a tcp_proxy; a host with both `tls` and `passthrough` terminates TLS and
+proxies TCP. A server name already used on the listener is skipped (Envoy rejects identical
+chain matches).
 
 TCP: one chain with a tcp_proxy. UDP: a UDP socket with a udp_proxy listener filter.
 """
@@ -138,26 +140,36 @@ def _tls_listener(ir_listener: Listener) -> tuple[listener_pb2.Listener, RouteCo
             name=names.TLS_INSPECTOR, typed_config=pack(tls_inspector_pb2.TlsInspector())
         )
     )
-    routes: RouteConfigs = []
+    # one chain per server name: terminating hosts gather under their `sni`, a passthrough
+    # host is a chain of its own
+    chains: dict[str, list[VirtualHost]] = {}
     for vh in served_virtual_hosts(ir_listener):
-        chain = lc.FilterChain(name=names.filter_chain(vh.hostname))
-        if vh.hostname != names.DEFAULT_SNI:
-            chain.filter_chain_match.server_names.append(vh.hostname)
-        if vh.tls is not None:
+        server_name = vh.sni if vh.sni is not None and vh.passthrough is None else vh.hostname
+        group = chains.setdefault(server_name, [])
+        if not group or (group[0].passthrough is None and vh.passthrough is None):
+            group.append(vh)
+    routes: RouteConfigs = []
+    for server_name, group in chains.items():
+        first = group[0]
+        chain = lc.FilterChain(name=names.filter_chain(server_name))
+        if server_name != names.DEFAULT_SNI:
+            chain.filter_chain_match.server_names.append(server_name)
+        if first.tls is not None:
             chain.transport_socket.CopyFrom(
                 base_pb2.TransportSocket(
-                    name=names.TLS_TRANSPORT, typed_config=pack(downstream_tls(vh.tls))
+                    name=names.TLS_TRANSPORT, typed_config=pack(downstream_tls(first.tls))
                 )
             )
-        if vh.passthrough is not None:
-            stat = f"{ir_listener.name}/{vh.hostname}"
-            chain.filters.append(tcp_proxy_filter(stat, vh.passthrough))
+        if first.passthrough is not None:
+            stat = f"{ir_listener.name}/{first.hostname}"
+            chain.filters.append(tcp_proxy_filter(stat, first.passthrough))
         else:
-            route_name = names.sni_route_config(ir_listener.name, vh.hostname)
+            route_name = names.sni_route_config(ir_listener.name, server_name)
             chain.filters.append(
-                http_connection_manager(ir_listener.name, route_name, cors=uses_cors((vh,)))
+                http_connection_manager(ir_listener.name, route_name, cors=uses_cors(group))
             )
-            routes.append(sni_route_configuration(route_name, vh))
+            elsewhere = [name for name in chains if name != server_name]
+            routes.append(sni_route_configuration(route_name, group, elsewhere))
         out.filter_chains.append(chain)
     return out, routes
 
@@ -178,12 +190,19 @@ def downstream_tls(tls: TLSServer) -> tls_pb2.DownstreamTlsContext:
     validation = tls.client_validation
     if validation is not None:
         ca = sds_secret(names.ca_secret(validation.ca_secret))
-        if validation.subject_alt_names:
+        if validation.subject_alt_names or validation.optional:
             combined = common.combined_validation_context
             combined.validation_context_sds_secret_config.CopyFrom(ca)
-            combined.default_validation_context.match_typed_subject_alt_names.extend(
+            default = combined.default_validation_context
+            default.match_typed_subject_alt_names.extend(
                 dns_san_matcher(san) for san in validation.subject_alt_names
             )
+            if validation.optional:
+                # the insecure fallback: a certificate that fails verification is let
+                # through like a missing one
+                default.trust_chain_verification = (
+                    common_pb2.CertificateValidationContext.ACCEPT_UNTRUSTED
+                )
         else:
             common.validation_context_sds_secret_config.CopyFrom(ca)
         out.require_client_certificate.value = not validation.optional

@@ -7,11 +7,17 @@ built once per IR and the same message objects are shared by every fleet that us
 the xDS server can serialize each once. Every mapping is ordered by resource name, and the
 same IR always gives the same bytes.
 
+With a `BuildMemo`, messages whose IR value is unchanged since the last build are reused
+(the same objects), so a rebuild after a small change builds only what changed.
+
 `build_endpoints(ir)` builds only the ClusterLoadAssignments (the EDS fast path: endpoint
 changes never rebuild listeners, routes or clusters).
 """
 
 from __future__ import annotations
+
+import dataclasses
+from functools import partial
 
 from envoy.config.endpoint.v3 import endpoint_pb2
 from google.protobuf.message import Message
@@ -21,6 +27,7 @@ from gateway_contour.envoy.cluster import cluster as build_cluster
 from gateway_contour.envoy.endpoint import empty_assignment, load_assignment
 from gateway_contour.envoy.listener import listener as build_listener
 from gateway_contour.envoy.listener import served_virtual_hosts
+from gateway_contour.envoy.memo import BuildMemo
 from gateway_contour.envoy.secret import ca_secret, certificate_secret
 from gateway_contour.ir.model import (
     IR,
@@ -45,37 +52,48 @@ FleetResources = dict[str, dict[str, Message]]  # type URL -> resource name -> m
 Resources = dict[str, FleetResources]  # fleet -> ...
 
 
-def build_endpoints(ir: IR) -> dict[str, endpoint_pb2.ClusterLoadAssignment]:
+def build_endpoints(
+    ir: IR, memo: BuildMemo | None = None
+) -> dict[str, endpoint_pb2.ClusterLoadAssignment]:
     """A ClusterLoadAssignment for every IR cluster (empty when it has no endpoints)."""
+    memo = memo if memo is not None else BuildMemo()
     by_cluster = {ce.cluster: ce for ce in ir.endpoints}
     out = {}
     for c in sorted(ir.clusters, key=lambda c: c.name):
         ce = by_cluster.get(c.name)
-        out[names.cluster(c.name)] = (
-            load_assignment(ce) if ce is not None else empty_assignment(c.name)
-        )
+        if ce is None:
+            out[names.cluster(c.name)] = empty_assignment(c.name)
+        else:
+            out[names.cluster(c.name)] = memo.get("eds", ce, partial(load_assignment, ce))
     return out
 
 
-def build_resources(ir: IR) -> Resources:
-    shared = _Shared(ir)
+def build_resources(ir: IR, memo: BuildMemo | None = None) -> Resources:
+    """Every fleet's resources. Pass the same `memo` to successive calls to reuse the
+    messages of unchanged IR objects; the result is the same with or without it."""
+    memo = memo if memo is not None else BuildMemo()
+    memo.begin()
+    shared = _Shared(ir, memo)
     return {gw.name: _fleet(gw, shared) for gw in ir.gateways}
 
 
 class _Shared:
     """Per-IR caches so that each cluster, assignment and secret is built once."""
 
-    def __init__(self, ir: IR) -> None:
+    def __init__(self, ir: IR, memo: BuildMemo) -> None:
+        self.memo = memo
         self.ir_clusters: dict[str, Cluster] = {c.name: c for c in ir.clusters}
         self.ir_secrets: dict[str, Secret] = {s.name: s for s in ir.secrets}
-        self.endpoints = build_endpoints(ir)
+        self.endpoints = build_endpoints(ir, memo)
         self._clusters: dict[str, Message] = {}
         self._secrets: dict[str, Message] = {}
 
     def cluster(self, name: str) -> Message:
         msg = self._clusters.get(name)
         if msg is None:
-            msg = self._clusters[name] = build_cluster(self.ir_clusters[name])
+            ir_cluster = self.ir_clusters[name]
+            msg = self.memo.get("cds", ir_cluster, lambda: build_cluster(ir_cluster))
+            self._clusters[name] = msg
         return msg
 
     def secret(self, name: str, ca: bool) -> tuple[str, Message] | None:
@@ -112,6 +130,17 @@ def _fleet(gw: Gateway, shared: _Shared) -> FleetResources:
             continue  # the translator reported it; Envoy answers 503 for the route
         clusters[names.cluster(name)] = shared.cluster(name)
         endpoints[names.cluster(name)] = shared.endpoints[names.cluster(name)]
+        if (
+            ir_cluster.tls is not None
+            and gw.backend_client_secret
+            and not ir_cluster.tls.client_secret
+        ):
+            # the Gateway's own client certificate: this fleet's copy of the cluster presents it
+            ir_cluster = dataclasses.replace(
+                ir_cluster,
+                tls=dataclasses.replace(ir_cluster.tls, client_secret=gw.backend_client_secret),
+            )
+            clusters[names.cluster(name)] = build_cluster(ir_cluster)
         if ir_cluster.tls is not None:
             if ir_cluster.tls.ca_secret:
                 ca_refs.add(ir_cluster.tls.ca_secret)

@@ -13,7 +13,7 @@ of the virtual host or route, for the CORS filter the listener installs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.config.route.v3 import route_pb2
@@ -49,14 +49,21 @@ def route_configuration(
     return out
 
 
-def sni_route_configuration(name: str, vh: VirtualHost) -> route_pb2.RouteConfiguration:
-    """The route configuration of one TLS-terminating SNI chain: its host, and unless the host
-    is "*", a catch-all answering 421 Misdirected Request. A client that reuses a connection
-    for another host (HTTP/2 coalescing under a shared or wildcard certificate) is told to
-    open a new one with the right SNI instead of getting that host's 404."""
-    out = route_configuration(name, (vh,), scheme="https")
-    if vh.hostname != names.DEFAULT_SNI:
-        misdirected = out.virtual_hosts.add(name=names.MISDIRECTED_VHOST, domains=["*"])
+def sni_route_configuration(
+    name: str, hosts: Sequence[VirtualHost], elsewhere: Iterable[str] = ()
+) -> route_pb2.RouteConfiguration:
+    """The route configuration of one TLS-terminating chain: its hosts, then a host answering
+    421 Misdirected Request for the server names of the other chains (`elsewhere`) and,
+    unless the chain has a "*" host, for any other host. A client that reuses a connection
+    for a host served under another SNI (HTTP/2 coalescing under a shared or wildcard
+    certificate) is told to open a new one instead of getting this chain's answer."""
+    out = route_configuration(name, hosts, scheme="https")
+    served = {vh.hostname for vh in hosts}
+    domains = sorted({d for d in elsewhere if d not in served and d != names.DEFAULT_SNI})
+    if names.DEFAULT_SNI not in served:
+        domains.append(names.DEFAULT_SNI)
+    if domains:
+        misdirected = out.virtual_hosts.add(name=names.MISDIRECTED_VHOST, domains=domains)
         catch_all = misdirected.routes.add(name=names.MISDIRECTED_VHOST)
         catch_all.match.prefix = "/"
         catch_all.direct_response.status = 421

@@ -279,8 +279,11 @@ class UDPProxy:
 class VirtualHost:
     """Requests for `hostname` ("*" for any, "*.example.com" for a wildcard).
 
-    With `tls` set the host is served on its own TLS filter chain (SNI = hostname). With
-    `passthrough` set, TLS is not terminated and the connection goes to that TCP proxy.
+    With `tls` set the host is served on a TLS filter chain: the chain of server name `sni`
+    (the hostname of the Gateway listener owning the host, "*" for the default chain), or of
+    its own hostname when `sni` is None. Hosts sharing an `sni` share a chain; a request whose
+    Host belongs to another chain is answered 421 Misdirected Request. With `passthrough`
+    set, TLS is not terminated and the connection goes to that TCP proxy.
     """
 
     name: str
@@ -289,6 +292,7 @@ class VirtualHost:
     tls: TLSServer | None = None
     passthrough: TCPProxy | None = None
     cors: CORSPolicy | None = None
+    sni: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,12 +309,32 @@ class Listener:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewayAddress:
+    """An address asked for a Gateway (Gateway API spec.addresses): "IPAddress" or
+    "Hostname"."""
+
+    type: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class Gateway:
     """One Envoy fleet and its listeners. `name` is "namespace/name" of the source Gateway
-    (or a fixed name for Ingress/HTTPProxy); Envoys of this fleet identify with it."""
+    (or a fixed name for Ingress/HTTPProxy); Envoys of this fleet identify with it.
+
+    `backend_client_secret` is the Gateway's client certificate for backends it reaches
+    over TLS (Gateway API spec.tls.backend). `addresses`, `labels` and `annotations` are for
+    the provisioner: the static addresses the
+    fleet must be reachable on, and the metadata to put on everything it creates for the
+    fleet (Gateway API spec.infrastructure), as sorted (key, value) pairs."""
 
     name: str
     listeners: tuple[Listener, ...] = ()
+    addresses: tuple[GatewayAddress, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    # a Secret in IR.secrets this fleet presents as client certificate to TLS backends
+    backend_client_secret: str | None = None
 
 
 # ---------------------------------------------------------------- upstreams
@@ -336,8 +360,9 @@ class LBPolicy(enum.StrEnum):
 class UpstreamTLS:
     sni: str
     ca_secret: str | None = None  # name in IR.secrets; None means system trust store
-    subject_alt_names: tuple[str, ...] = ()
+    subject_alt_names: tuple[str, ...] = ()  # DNS names
     client_secret: str | None = None  # client certificate presented to the backend
+    subject_alt_uris: tuple[str, ...] = ()  # URI SANs (e.g. SPIFFE IDs)
 
 
 @dataclass(frozen=True, slots=True)

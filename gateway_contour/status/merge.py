@@ -63,7 +63,7 @@ def merge_status(
     now: str,
 ) -> dict[str, Any] | None:
     """The full status to write, or None when the live status already says it."""
-    live = copy.deepcopy(live) if live else {}
+    live = live or {}
     if kind in ROUTE_KINDS:
         live_parents = live.get("parents") or []
         ours_live = {
@@ -84,4 +84,6 @@ def merge_status(
         merged = {**live, "parents": others + ours}
     else:
         merged = _timed_block(desired, live, now)
-    return None if merged == live else merged
+    # most objects already say what we want: compare first, and copy (the merged status
+    # shares parts with the live object) only what will be written
+    return None if merged == live else copy.deepcopy(merged)

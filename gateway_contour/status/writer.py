@@ -5,6 +5,11 @@ For each object the report names, the desired status is merged with the live one
 object's resourceVersion; a conflict refetches the object and merges again. Writes run
 concurrently (bounded) so that a thousand route statuses do not queue behind each other.
 Only the leader calls this.
+
+A write that fails for a transient reason (the API server unreachable or restarting, 429 or a
+5xx) is counted as `retryable`: the caller writes the report again later, because no watch
+event may come to trigger another rebuild. Any other failure (a 4xx) is not retried: the same
+body would fail the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 
 import anyio
 
-from gateway_contour.providers.kubernetes.client import ApiError, KubeClient
+from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
 from gateway_contour.providers.kubernetes.discovery import ApiResource
 from gateway_contour.status.merge import ROUTE_KINDS, merge_status
 from gateway_contour.status.report import StatusReport
@@ -37,6 +42,11 @@ class WriteStats:
     skipped: int = 0
     conflicts: int = 0
     failures: int = 0
+    retryable: int = 0  # failures worth retrying later (part of `failures`)
+
+
+def _transient(err: ApiError) -> bool:
+    return err.status == 429 or err.status >= 500
 
 
 class StatusWriter:
@@ -52,6 +62,28 @@ class StatusWriter:
         self.controller_name = controller_name
         self.limiter = anyio.CapacityLimiter(concurrency)
         self.total = WriteStats()
+        # key -> (resourceVersion our last write replaced, what that write made: its new
+        # resourceVersion and status); see `_fresher`
+        self._written: dict[ObjectKey, tuple[str, KubeObject]] = {}
+
+    def _fresher(self, key: ObjectKey, live: KubeObject) -> KubeObject:
+        """`live`, or what our own last write made of it when `live` is the version that
+        write replaced: the snapshot was taken before the write's watch event came back.
+        Without this a write right after a write conflicts (a PUT, a 409, a GET) or repeats."""
+        mine = self._written.get(key)
+        if mine is None:
+            return live
+        if mine[0] == (live.get("metadata") or {}).get("resourceVersion"):
+            return mine[1]
+        del self._written[key]  # the snapshot has caught up: forget it (memory)
+        return live
+
+    def _remember(self, key: ObjectKey, before: KubeObject, after: Any) -> None:
+        rv = before["metadata"].get("resourceVersion")
+        new_rv = ((after or {}).get("metadata") or {}).get("resourceVersion")
+        if rv and new_rv:
+            slim = {"metadata": {"resourceVersion": new_rv}, "status": after.get("status")}
+            self._written[key] = (rv, slim)
 
     def _stale_route_entries(
         self, report: StatusReport, snapshot: Snapshot
@@ -71,17 +103,36 @@ class StatusWriter:
     async def write(self, report: StatusReport, snapshot: Snapshot) -> WriteStats:
         stats = WriteStats()
         desired_all = {**self._stale_route_entries(report, snapshot), **report.statuses}
+        self._written = {k: v for k, v in self._written.items() if k in desired_all}
+        now = now_rfc3339()
         async with anyio.create_task_group() as tg:
             for key, desired in desired_all.items():
                 live = snapshot.get(key.kind, key.namespace, key.name)
                 if live is None or key.kind not in self.resources:
                     continue
+                live = self._fresher(key, live)
+                # most objects already say it: skip them here, without a task each
+                status = live.get("status")
+                if merge_status(key.kind, desired, status, self.controller_name, now) is None:
+                    stats.skipped += 1
+                    continue
                 tg.start_soon(self._write_one, key, desired, live, stats)
-        for field in ("writes", "skipped", "conflicts", "failures"):
+        for field in ("writes", "skipped", "conflicts", "failures", "retryable"):
             setattr(self.total, field, getattr(self.total, field) + getattr(stats, field))
         return stats
 
     async def _write_one(
+        self, key: ObjectKey, desired: dict[str, Any], live: KubeObject, stats: WriteStats
+    ) -> None:
+        try:
+            await self._write_with_retries(key, desired, live, stats)
+        except (httpx.HTTPError, OSError) as err:
+            # the API server is unreachable (restarting, partitioned): try again later
+            stats.failures += 1
+            stats.retryable += 1
+            log.warning("status write for %s failed: %r", key, err)
+
+    async def _write_with_retries(
         self, key: ObjectKey, desired: dict[str, Any], live: KubeObject, stats: WriteStats
     ) -> None:
         resource = self.resources[key.kind]
@@ -105,14 +156,16 @@ class StatusWriter:
                     "status": merged,
                 }
                 try:
-                    await self.client.request("PUT", path, body=body)
+                    written = await self.client.request("PUT", path, body=body)
                     stats.writes += 1
+                    self._remember(key, live, written)
                     return
                 except ApiError as err:
                     if err.status == 404:
                         return  # deleted meanwhile; nothing to report on
                     if err.status != 409:
                         stats.failures += 1
+                        stats.retryable += _transient(err)
                         log.warning("status write for %s failed: %s", key, err)
                         return
                     stats.conflicts += 1
@@ -121,7 +174,9 @@ class StatusWriter:
                     except ApiError as get_err:
                         if get_err.status != 404:
                             stats.failures += 1
+                            stats.retryable += _transient(get_err)
                             log.warning("refetching %s failed: %s", key, get_err)
                         return
             stats.failures += 1
+            stats.retryable += 1
             log.warning("status write for %s kept conflicting; giving up this round", key)

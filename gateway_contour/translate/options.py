@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -18,6 +18,9 @@ class TranslateOptions:
     default_address: str = "0.0.0.0"
     # "namespace/name" of a Gateway -> the address its listeners bind (host mode sets it)
     gateway_addresses: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # (address type, value) -> whether the provisioner can give a Gateway that static address
+    # (Gateway API spec.addresses); None: every well-formed address is taken as usable
+    address_usable: Callable[[str, str], bool] | None = None
 
     def address_of(self, gateway: str) -> str:
         return self.gateway_addresses.get(gateway, self.default_address)

@@ -12,8 +12,15 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from gateway_contour.ir.model import Cluster, ClusterEndpoints, Endpoint, UpstreamProtocol
+from gateway_contour.ir.model import (
+    Cluster,
+    ClusterEndpoints,
+    Endpoint,
+    UpstreamProtocol,
+    UpstreamTLS,
+)
 from gateway_contour.store.objects import KubeObject, Snapshot
+from gateway_contour.translate.cache import EndpointMemo
 from gateway_contour.translate.data import dicts, items, mapping, text
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -25,8 +32,16 @@ _APP_PROTOCOLS = {
 WEBSOCKET_APP_PROTOCOLS = frozenset({"kubernetes.io/ws"})
 
 
-def cluster_name(namespace: str, service: str, port: int, protocol: UpstreamProtocol) -> str:
+def cluster_name(
+    namespace: str,
+    service: str,
+    port: int,
+    protocol: UpstreamProtocol,
+    tls: UpstreamTLS | None = None,
+) -> str:
     settings = f"protocol={protocol.value}"
+    if tls is not None:
+        settings += f";tls={tls!r}"
     digest = hashlib.sha256(settings.encode()).hexdigest()[:8]
     return f"{namespace}/{service}/{port}/{digest}"
 
@@ -43,30 +58,40 @@ def upstream_protocol(service_port: Mapping[str, Any]) -> UpstreamProtocol:
 
 
 class ServiceIndex:
-    """Services and their EndpointSlices, indexed once per translation."""
+    """Services and their EndpointSlices, indexed once per translation. With `memo` (kept
+    across translations) an endpoint list is derived again only when its slices changed."""
 
-    __slots__ = ("_cache", "_slices", "_snapshot")
+    __slots__ = ("_cache", "_memo", "_slices", "_snapshot")
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, memo: EndpointMemo | None = None) -> None:
         self._snapshot = snapshot
+        self._memo = memo
         self._slices: dict[tuple[str, str], list[KubeObject]] | None = None
-        self._cache: dict[tuple[str, str, int], Cluster] = {}
+        self._cache: dict[tuple[str, str, int, UpstreamTLS | None], Cluster] = {}
 
     def service(self, namespace: str, name: str) -> KubeObject | None:
         return self._snapshot.get("Service", namespace, name)
 
-    def cluster(self, namespace: str, name: str, service_port: Mapping[str, Any]) -> Cluster:
+    def cluster(
+        self,
+        namespace: str,
+        name: str,
+        service_port: Mapping[str, Any],
+        tls: UpstreamTLS | None = None,
+    ) -> Cluster:
         port = int(service_port["port"])
-        cached = self._cache.get((namespace, name, port))
+        key = (namespace, name, port, tls)
+        cached = self._cache.get(key)
         if cached is None:
             protocol = upstream_protocol(service_port)
             cached = Cluster(
-                name=cluster_name(namespace, name, port, protocol),
+                name=cluster_name(namespace, name, port, protocol, tls),
                 service=f"{namespace}/{name}",
                 port=port,
                 protocol=protocol,
+                tls=tls,
             )
-            self._cache[(namespace, name, port)] = cached
+            self._cache[key] = cached
         return cached
 
     def endpoints(self, cluster: Cluster) -> ClusterEndpoints:
@@ -92,22 +117,34 @@ class ServiceIndex:
         return self._slices.get((namespace, service), [])
 
     def _endpoints(self, namespace: str, service: str, port_name: str) -> tuple[Endpoint, ...]:
-        found: set[Endpoint] = set()
-        for slice_ in self._slices_of(namespace, service):
-            if slice_.get("addressType", "IPv4") not in ("IPv4", "IPv6"):
-                continue
-            port = _slice_port(slice_, port_name)
-            if port is None:
-                continue
-            for endpoint in dicts(slice_.get("endpoints")):
-                conditions = mapping(endpoint.get("conditions"))
-                # the EndpointSlice API says a nil ready condition means "ready"
-                ready = conditions.get("ready") is not False
-                zone = text(endpoint.get("zone")) or None
-                for address in items(endpoint.get("addresses")):
-                    if isinstance(address, str) and address:
-                        found.add(Endpoint(address, port, ready, zone))
-        return tuple(sorted(found, key=lambda e: (e.address, e.port, not e.ready, e.zone or "")))
+        slices = self._slices_of(namespace, service)
+        if self._memo is None:
+            return _endpoints_of(slices, port_name)
+        key = (namespace, service, port_name)
+        found = self._memo.get(key, slices)
+        if found is None:
+            found = _endpoints_of(slices, port_name)
+            self._memo.put(key, slices, found)
+        return found
+
+
+def _endpoints_of(slices: list[KubeObject], port_name: str) -> tuple[Endpoint, ...]:
+    found: set[Endpoint] = set()
+    for slice_ in slices:
+        if slice_.get("addressType", "IPv4") not in ("IPv4", "IPv6"):
+            continue
+        port = _slice_port(slice_, port_name)
+        if port is None:
+            continue
+        for endpoint in dicts(slice_.get("endpoints")):
+            conditions = mapping(endpoint.get("conditions"))
+            # the EndpointSlice API says a nil ready condition means "ready"
+            ready = conditions.get("ready") is not False
+            zone = text(endpoint.get("zone")) or None
+            for address in items(endpoint.get("addresses")):
+                if isinstance(address, str) and address:
+                    found.add(Endpoint(address, port, ready, zone))
+    return tuple(sorted(found, key=lambda e: (e.address, e.port, not e.ready, e.zone or "")))
 
 
 def _slice_port(slice_: KubeObject, port_name: str) -> int | None:

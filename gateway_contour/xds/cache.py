@@ -6,7 +6,10 @@ xDS type, and the change notifications streams wait on.
 - Each resource is serialized once per content. A `CachedResource` holds the bytes, a
   short content hash used as its version, and its wire encodings (built lazily, once);
   records are interned by (type, name, hash) so a resource shared by several fleets, or
-  unchanged across rebuilds, is one object serialized once.
+  unchanged across rebuilds, is one object serialized once. A record remembers the message
+  it was last made from: handed the very same message object again (the envoy layer reuses
+  the messages of unchanged IR objects; messages are never mutated once handed over), it is
+  not serialized again at all.
 - Per fleet and type a `TypeSnapshot` carries a version over its sorted (name, version)
   pairs: the SotW `version_info`. Unchanged types keep their snapshot object, so streams
   compare by identity first.
@@ -47,6 +50,7 @@ class CachedResource:
         "_delta_field",
         "_sotw_field",
         "name",
+        "source",
         "type_url",
         "value",
         "version",
@@ -59,6 +63,9 @@ class CachedResource:
         self.version = version
         self._sotw_field: bytes | None = None
         self._delta_field: bytes | None = None
+        # the message last serialized into this record: the same (unmutated) object next
+        # time needs no serializing (builders reuse messages of unchanged IR objects)
+        self.source: Message | None = None
 
     @property
     def any(self) -> any_pb2.Any:
@@ -216,14 +223,19 @@ class SnapshotCache:
         for name, message in messages.items():
             previous = current.get(name)
             if previous is not None:
+                if previous.source is message:
+                    out[name] = previous
+                    continue
                 data = message.SerializeToString(deterministic=True)
                 self.serializations += 1
                 if data == previous.value:
+                    previous.source = message
                     out[name] = previous
                     continue
                 out[name] = self._intern_bytes(type_url, name, data)
             else:
                 out[name] = self.intern(type_url, name, message)
+            out[name].source = message
         return out
 
     def set_fleet(self, fleet: str, resources: Resources) -> bool:

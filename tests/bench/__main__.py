@@ -1,31 +1,49 @@
-"""`make bench`: run every benchmark, print a table, write JSON to tests/bench/results/."""
+"""`make bench`: run benchmarks, print a table, write JSON to tests/bench/results/.
+
+    python -m tests.bench                  # everything
+    python -m tests.bench translate        # translate + build + serialize, in process
+    python -m tests.bench k8s              # the three below, each against its own cluster
+    python -m tests.bench k8s-status k8s-propagation --routes 200   # a quick subset
+
+The Kubernetes benchmarks (k8s_status, k8s_propagation, k8s_memory) each start a real
+kube-apiserver, the controller as a subprocess and the Envoy it provisions; they need root
+(a network namespace for the backends). The machine is shared: every figure carries the load
+average it was taken under; compare ratios and medians, not single runs.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from tests.bench.k8s_env import dump, load
 
 RESULTS = Path(__file__).parent / "results"
+K8S = ("k8s-status", "k8s-propagation", "k8s-memory")
+ALL = ("translate", *K8S)
 
 # issue 2: 10k routes translated + serialized in under 1 s and 300 MiB
 TARGETS = {10_000: {"total_ms": 1000.0, "peak_mib": 300.0}}
 
 
-def run_translate(routes: int, repeats: int) -> dict:
+def run_translate(routes: int, repeats: int) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "tests.bench.translate_bench", str(routes), str(repeats)],
         check=True,
         capture_output=True,
         text=True,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    row: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return row
 
 
-def main() -> int:
+def translate() -> None:
     rows = [run_translate(n, 5) for n in (1_000, 10_000)]
     header = (
         f"{'HTTPRoutes':>10} {'envoy routes':>12} {'translate ms':>12} {'build ms':>9} "
@@ -55,6 +73,133 @@ def main() -> int:
         )
     )
     print(f"wrote {path}")
+
+
+def _verdict(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
+
+
+def k8s_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str, str]]:
+    """(figure, ours, anchors, target, verdict) for each Kubernetes result present."""
+    rows = []
+    if (a := results.get("k8s-status")) is not None:
+        n = a["routes"]
+        writes = a["route_status_writes"] + a["gateway_status_writes"]
+        rows += [
+            (
+                f"a. {n} routes at once: settled, from first create",
+                f"{a['settle_s']:.1f} s (API floor {a['create_floor_s']:.1f} s)",
+                "Istio 2 s; EG 23 s",
+                "< 2 s",
+                _verdict(a["settle_s"] < 2.0),
+            ),
+            (
+                "a. ... settled after the last create returned",
+                f"{a['after_last_create_s']:.2f} s",
+                "",
+                "",
+                "",
+            ),
+            (
+                "a. status writes (routes + Gateway)",
+                f"{a['route_status_writes']} + {a['gateway_status_writes']}"
+                f" ({a['conflicts']} conflicts)",
+                "Istio 311; EG 1,383",
+                f"<= {n} + a few",
+                _verdict(writes <= n + 10),
+            ),
+        ]
+    if (b := results.get("k8s-propagation")) is not None:
+        rows += [
+            (
+                f"b. propagation, {b['routes']} routes one by one: p50/p90/p99",
+                f"{b['p50_ms']:.0f}/{b['p90_ms']:.0f}/{b['p99_ms']:.0f} ms",
+                "Istio 120-300; EG ~600; agw 10-30 ms",
+                "p99 < 100 ms",
+                _verdict(b["p99_ms"] < 100),
+            ),
+            (
+                "b. answers other than 200/404 (poller + probe)",
+                f"{b['non_200_404']} {b['non_200_404_by_code'] or ''}".strip(),
+                "EG: thousands of 503s",
+                "0 5xx",
+                _verdict(not any(c.startswith("5") for c in b["non_200_404_by_code"])),
+            ),
+        ]
+    if (c := results.get("k8s-memory")) is not None:
+        for row in c["rows"]:
+            target = row["routes"] == 1000
+            rows.append(
+                (
+                    f"c. controller RSS at {row['routes']} routes",
+                    f"{row['rss_mib']:.0f} MiB (peak {row['hwm_mib']:.0f})",
+                    "EG 186-263 MiB" if target else "",
+                    "< 150 MiB" if target else "",
+                    _verdict(row["rss_mib"] < 150) if target else "",
+                )
+            )
+    return rows
+
+
+def print_k8s_table(results: dict[str, dict[str, Any]]) -> None:
+    rows = k8s_rows(results)
+    if not rows:
+        return
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    titles = ("figure", "ours", "anchors", "target", "")
+    widths = [max(w, len(t)) for w, t in zip(widths, titles, strict=True)]
+    print("\nKubernetes benchmarks (real kube-apiserver, controller subprocess, real Envoy)")
+    for r in (titles, *rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    loads = [r.get("load_after") or {} for r in results.values()]
+    if loads:
+        print("load (1 min) after each: " + ", ".join(f"{x.get('load1', 0):.1f}" for x in loads))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench")
+    parser.add_argument("which", nargs="*", help=f"any of {', '.join(ALL)}, or k8s (default: all)")
+    parser.add_argument(
+        "--routes", type=int, default=1000, help="routes for k8s-status and k8s-propagation"
+    )
+    parser.add_argument("--memory-steps", default="1000,5000", help="route counts for k8s-memory")
+    args = parser.parse_args(argv)
+    chosen: list[str] = []
+    for name in args.which or ["all"]:
+        expanded = ALL if name == "all" else K8S if name == "k8s" else (name,)
+        for item in expanded:
+            if item not in ALL:
+                parser.error(f"unknown benchmark {item!r}")
+            if item not in chosen:
+                chosen.append(item)
+    if "translate" in chosen:
+        translate()
+    results: dict[str, dict[str, Any]] = {}
+    for name in chosen:
+        if name == "k8s-status":
+            from tests.bench import k8s_status
+
+            results[name] = k8s_status.main(["--routes", str(args.routes)])
+        elif name == "k8s-propagation":
+            from tests.bench import k8s_propagation
+
+            results[name] = k8s_propagation.main(["--routes", str(args.routes)])
+        elif name == "k8s-memory":
+            from tests.bench import k8s_memory
+
+            results[name] = k8s_memory.main(["--steps", args.memory_steps])
+    if results:
+        print_k8s_table(results)
+        path = dump(
+            "k8s",
+            {
+                "machine": platform.machine(),
+                "python": platform.python_version(),
+                "load_at_end": load(),
+                "results": results,
+            },
+        )
+        print(f"wrote {path}")
     return 0
 
 

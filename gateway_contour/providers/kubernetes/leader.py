@@ -5,7 +5,10 @@ does not exist, when its holder released it, or when nobody renewed it for lease
 observed on our own clock (we time from when we last saw the Lease change, so clock skew
 between replicas does not matter). The leader renews every `renew_period`; if it cannot renew
 for leaseDuration it steps down before anyone else may take over. Optimistic concurrency
-(resourceVersion) settles races: a 409 means another replica won.
+(resourceVersion) settles races: a 409 means another replica won. On shutdown the leader
+releases the Lease the way client-go does (empty holderIdentity, leaseDurationSeconds 1), so
+another replica takes over at its next attempt instead of after leaseDuration; the release
+is bounded in time, since an unreachable API server must not hold the shutdown up.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import anyio
 from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
 
 log = logging.getLogger(__name__)
+
+RELEASE_TIMEOUT = 5.0
 
 
 def _micro_now() -> str:
@@ -111,7 +116,9 @@ class LeaderElector:
         try:
             while True:
                 try:
-                    held = await self._attempt()
+                    # a hung request must not outlive the lease (TimeoutError is an OSError)
+                    with anyio.fail_after(self.lease_duration / 2):
+                        held = await self._attempt()
                     if held:
                         self._last_renew = time.monotonic()
                     self._set(held)
@@ -129,11 +136,18 @@ class LeaderElector:
         """Give the Lease up on shutdown, so another replica takes over at once."""
         if not self.is_leader:
             return
-        self._set(False)
-        try:
-            lease = await self.client.get(self.path)
-            if (lease.get("spec") or {}).get("holderIdentity") == self.identity:
-                lease["spec"]["holderIdentity"] = ""
-                await self.client.request("PUT", self.path, body=lease)
-        except (ApiError, httpx.HTTPError, OSError) as err:
-            log.info("could not release the lease: %s", err)
+        log.info("%s steps down: shutting down", self.identity)
+        self.is_leader = False
+        self.elected = anyio.Event()
+        with anyio.move_on_after(RELEASE_TIMEOUT) as scope:
+            try:
+                lease = await self.client.get(self.path)
+                if (lease.get("spec") or {}).get("holderIdentity") == self.identity:
+                    lease["spec"]["holderIdentity"] = ""
+                    lease["spec"]["leaseDurationSeconds"] = 1
+                    await self.client.request("PUT", self.path, body=lease)
+                    log.info("%s released the lease", self.identity)
+            except (ApiError, httpx.HTTPError, OSError) as err:
+                log.info("could not release the lease: %s", err)
+        if scope.cancelled_caught:
+            log.info("could not release the lease within %.0f s", RELEASE_TIMEOUT)

@@ -1,8 +1,9 @@
 """Everything the controller consumes from one API server, kept in the store.
 
-Discovers the kinds the server has, runs one watcher per kind (two for Secrets: only TLS and
-Opaque Secrets are ever read, so Helm release Secrets and tokens are never fetched), and says
-when every kind has synced once.
+Discovers the kinds the server has (retrying with backoff while the server is unreachable:
+a controller may start before its API server answers), runs one watcher per kind (two for
+Secrets: only TLS and Opaque Secrets are ever read, so Helm release Secrets and tokens are
+never fetched), and says when every kind has synced once.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Callable
 
 import anyio
 
-from gateway_contour.providers.kubernetes.client import KubeClient
+from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
 from gateway_contour.providers.kubernetes.discovery import ApiResource, discover
-from gateway_contour.providers.kubernetes.watch import KindWatcher
+from gateway_contour.providers.kubernetes.watch import Backoff, KindWatcher
 from gateway_contour.store.objects import KubeObject
 from gateway_contour.store.store import Store
 
@@ -36,8 +37,17 @@ class KubernetesSource:
         self.resources: dict[str, ApiResource] = {}
         self.synced = anyio.Event()
 
+    async def _discover(self) -> dict[str, ApiResource]:
+        backoff = Backoff()
+        while True:
+            try:
+                return await discover(self.client)
+            except (ApiError, httpx.HTTPError, OSError, ValueError) as err:
+                log.warning("discovery failed: %s; retrying", err)
+                await backoff.sleep()
+
     async def _make_watchers(self) -> list[KindWatcher]:
-        self.resources = resources = await discover(self.client)
+        self.resources = resources = await self._discover()
         watchers = []
         for kind in sorted(resources):
             res = resources[kind]

@@ -3,6 +3,17 @@
 Semantics: a paginated list replaces everything the store holds of the kind (a relist
 reconciles what was missed); the watch resumes from the last resourceVersion seen (events and
 bookmarks advance it); 410 Gone -> relist at once; any other failure -> back off and resume.
+
+A 410 comes two ways: as the HTTP status of the watch request, or (more often: the watch
+cache answers 200 first) as an ERROR event whose Status has code 410 ("too old resource
+version"). A list page whose continue token expired is also 410: the list starts over.
+
+The version to resume from advances with every event applied, so a watch that fails after
+an hour of events resumes from its last event, not from the list (whose version etcd has
+long compacted: that would force a full relist). A watch the server ends at once, without a
+single event, counts as a failure (backoff), so a server that is shutting down is not
+hammered.
+
 `synced` is set after the first successful list: no xDS answer is sent before every kind has
 synced once, so an Envoy never sees an empty or partial world.
 """
@@ -11,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +37,8 @@ log = logging.getLogger(__name__)
 
 LIST_PAGE = 500
 WATCH_SECONDS = 290  # the server ends each watch after this; we resume from the last version
+PRODUCTIVE_WATCH_SECONDS = 5.0  # a watch that lasted this long was not a failure
+MAX_LIST_RESTARTS = 3  # continue tokens expiring again and again: back off instead
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
@@ -76,8 +90,11 @@ class KindWatcher:
         self.field_selector = field_selector
         self.selects = selects  # what `field_selector` selects, for relists of a part
         self.synced = anyio.Event()
-        self.relists = 0
-        self.events = 0
+        self.relists = 0  # successful lists, the first one included
+        self.gone = 0  # 410s seen (each one is followed by a relist)
+        self.events = 0  # ADDED/MODIFIED/DELETED applied
+        self.bookmarks = 0
+        self.resource_version: str | None = None  # where the next watch starts; None: relist
 
     def __repr__(self) -> str:
         part = f" ({self.field_selector})" if self.field_selector else ""
@@ -89,7 +106,9 @@ class KindWatcher:
         obj["apiVersion"] = self.resource.api_version
         return slim(obj)
 
-    async def relist(self) -> str:
+    async def _list_pages(self) -> tuple[list[KubeObject], str]:
+        """Every item, read page by page from one consistent snapshot (no resourceVersion:
+        the latest, read from etcd), and that snapshot's resourceVersion."""
         items: list[KubeObject] = []
         cont: str | None = None
         while True:
@@ -102,13 +121,27 @@ class KindWatcher:
             items.extend(self._typed(o) for o in page.get("items") or [])
             cont = page.get("metadata", {}).get("continue")
             if not cont:
+                return items, str(page["metadata"]["resourceVersion"])
+
+    async def relist(self) -> str:
+        for attempt in range(MAX_LIST_RESTARTS + 1):
+            try:
+                items, rv = await self._list_pages()
                 break
+            except ApiError as err:
+                # the snapshot a continue token points at was compacted: start over
+                if err.status != 410 or attempt == MAX_LIST_RESTARTS:
+                    raise
+                log.info("%r: list continue token expired; listing again", self)
         self.relists += 1
         if self.store.replace_kind(self.resource.kind, items, self.selects):
             self.on_change(self.resource.kind)
-        return str(page["metadata"]["resourceVersion"])
+        return rv
 
     async def watch_from(self, rv: str) -> str:
+        """Watch from `rv` until the server ends the watch; `resource_version` follows every
+        event (also when the watch fails midway). Returns the last version seen."""
+        self.resource_version = rv
         params: dict[str, Any] = {
             "watch": "1",
             "resourceVersion": rv,
@@ -120,7 +153,7 @@ class KindWatcher:
             async for event in self.client.stream_lines(
                 self.resource.list_path, params, WATCH_SECONDS
             ):
-                rv = self._handle(event, rv)
+                rv = self.resource_version = self._handle(event, rv)
         except ApiError as err:
             if err.status == 410:
                 raise Gone() from err
@@ -136,6 +169,7 @@ class KindWatcher:
             raise ApiError(int(code or 500), obj)
         new_rv = str(obj.get("metadata", {}).get("resourceVersion") or rv)
         if kind == "BOOKMARK":
+            self.bookmarks += 1
             return new_rv
         self.events += 1
         obj = self._typed(obj)
@@ -152,17 +186,26 @@ class KindWatcher:
 
     async def run(self) -> None:
         backoff = Backoff()
-        rv: str | None = None
+        self.resource_version = None
         while True:
+            started, seen = time.monotonic(), self.events + self.bookmarks
             try:
-                if rv is None:
-                    rv = await self.relist()
+                if self.resource_version is None:
+                    self.resource_version = await self.relist()
                     self.synced.set()
-                rv = await self.watch_from(rv)
-                backoff.reset()
+                await self.watch_from(self.resource_version)
+                failed = False
             except Gone:
-                log.info("%r: resourceVersion %s is gone; relisting", self, rv)
-                rv = None
+                self.gone += 1
+                log.info("%r: resourceVersion %s is gone; relisting", self, self.resource_version)
+                self.resource_version = None
+                continue
             except (ApiError, httpx.HTTPError, OSError, ValueError) as err:
                 log.warning("%r: %s; retrying", self, err)
+                failed = True
+            lasted = time.monotonic() - started >= PRODUCTIVE_WATCH_SECONDS
+            productive = lasted or self.events + self.bookmarks > seen
+            if productive:
+                backoff.reset()  # the watch achieved something: no reason to wait long
+            if failed or not productive:
                 await backoff.sleep()

@@ -4,8 +4,9 @@ unexpected error while translating one object is reported as a problem and does 
 the others.
 
 Module map: `defaults` (CRD defaults), `gatewayclass`, `gateway` + `listeners` (+ `selectors`,
-`hostnames`, `certificates`), `httproute` (attachment, status) + `rules` (compilation, with
-`matches`, `filters`, `backends`), `conditions` (names).
+`hostnames`, `certificates`, `frontend_tls`), `httproute` (attachment, status) + `rules`
+(compilation, with `matches`, `filters`, `backends`), `listenersets` (ListenerSet),
+`backend_tls` (BackendTLSPolicy), `conditions` (names).
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ from gateway_contour.status.report import StatusReport
 from gateway_contour.store.objects import Snapshot, key_of
 from gateway_contour.translate.builder import IRBuilder
 from gateway_contour.translate.cache import TranslationCache
-from gateway_contour.translate.data import mapping, text
+from gateway_contour.translate.data import dicts, mapping, text
+from gateway_contour.translate.gatewayapi.backend_tls import BackendTLSPolicies
 from gateway_contour.translate.gatewayapi.backends import BackendResolver, ReferenceGrants
 from gateway_contour.translate.gatewayapi.certificates import CertificateResolver
 from gateway_contour.translate.gatewayapi.defaults import (
     gateway_with_defaults,
     httproute_with_defaults,
 )
+from gateway_contour.translate.gatewayapi.frontend_tls import FrontendValidation
 from gateway_contour.translate.gatewayapi.gateway import GatewayState, gateway_state
 from gateway_contour.translate.gatewayapi.gatewayclass import our_gateway_classes
 from gateway_contour.translate.gatewayapi.httproute import RouteContext, translate_httproute
+from gateway_contour.translate.gatewayapi.listenersets import attach_listener_sets
 from gateway_contour.translate.options import TranslateOptions
 from gateway_contour.translate.services import ServiceIndex
 
@@ -49,6 +53,7 @@ def translate_gateway_api(
     classes = our_gateway_classes(snapshot, options.controller_name, report)
     grants = ReferenceGrants(snapshot)
     certificates = CertificateResolver(snapshot, grants)
+    frontend = FrontendValidation(snapshot, grants)
 
     gateways: dict[tuple[str, str], GatewayState] = {}
     foreign: set[tuple[str, str]] = set()
@@ -59,7 +64,7 @@ def translate_gateway_api(
             foreign.add(where)
             continue
         try:
-            gateways[where] = gateway_state(gateway_with_defaults(obj), certificates)
+            gateways[where] = gateway_state(gateway_with_defaults(obj), certificates, frontend)
         except Exception as err:  # one broken object must not break the others
             log.exception("translating %s", key_of(obj))
             report.problem(str(key_of(obj)), f"internal error while translating: {err!r}")
@@ -76,7 +81,8 @@ def translate_gateway_api(
             labels_cache[namespace] = labels
         return labels
 
-    services = ServiceIndex(snapshot)
+    listener_sets = attach_listener_sets(snapshot, gateways, certificates, namespace_labels)
+    services = ServiceIndex(snapshot, cache.endpoints if cache is not None else None)
 
     def add_cluster(cluster: Cluster) -> None:
         if not builder.has_cluster(cluster.name):
@@ -88,23 +94,63 @@ def translate_gateway_api(
         namespace_labels=namespace_labels,
         add_cluster=add_cluster,
         controller_name=options.controller_name,
+        listener_sets={(ls.namespace, ls.name): ls for ls in listener_sets},
     )
-    resolver = BackendResolver(services, grants)
+    policies = BackendTLSPolicies(snapshot)
+    if cache is not None:
+        cache.depend("backend-tls", policies.fingerprint())
+    gateways_of_service: dict[tuple[str, str], set[tuple[str, str]]] = {}
+
+    def note_services(gateway: GatewayState, used: set[tuple[str, str]]) -> None:
+        for service in used:
+            gateways_of_service.setdefault(service, set()).add((gateway.namespace, gateway.name))
+
+    ctx.note_services = note_services
+    resolver = BackendResolver(services, grants, policies)
     _translate_httproutes(snapshot, resolver, ctx, report, cache)
+    for secret in policies.secrets():
+        builder.add_secret(secret)
+    _backend_tls_status(policies, gateways_of_service, options.controller_name, report)
+    for listener_set in listener_sets:
+        report.set(key_of(listener_set.obj), listener_set.status())
 
     for state in gateways.values():
         address = options.address_of(state.full_name)
         try:
             builder.add_gateway(state.to_ir(address))
-            for listener in state.listeners:
+            if state.backend_client is not None:
+                builder.add_secret(state.backend_client)
+            for listener in state.listeners + state.set_listeners:
                 if listener.ready:
                     for secret in listener.secrets:
                         builder.add_secret(secret)
+                    if listener.client_ca is not None:
+                        builder.add_secret(listener.client_ca)
             known = state.full_name in options.gateway_addresses
-            report.set(key_of(state.obj), state.status(address if known else None))
+            report.set(
+                key_of(state.obj),
+                state.status(address if known else None, options.address_usable),
+            )
         except Exception as err:
             log.exception("building Gateway %s", state.full_name)
             report.problem(str(key_of(state.obj)), f"internal error while translating: {err!r}")
+
+
+def _backend_tls_status(
+    policies: BackendTLSPolicies,
+    gateways_of_service: dict[tuple[str, str], set[tuple[str, str]]],
+    controller_name: str,
+    report: StatusReport,
+) -> None:
+    """Each policy's status: one ancestor per Gateway of ours routing to a Service it
+    targets (a policy no route uses gets no status)."""
+    for policy in policies.policies:
+        for ref in dicts(mapping(policy.obj.get("spec")).get("targetRefs")):
+            found = gateways_of_service.get((policy.namespace, text(ref.get("name"))))
+            if found:
+                policy.ancestors.update(found)
+        if policy.ancestors:
+            report.set(key_of(policy.obj), policy.status(controller_name))
 
 
 def _translate_httproutes(

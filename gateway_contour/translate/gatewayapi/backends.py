@@ -1,5 +1,5 @@
 """backendRefs: which references resolve (kind, ReferenceGrant, Service and port) and the
-Cluster each valid one becomes."""
+Cluster each valid one becomes (with the upstream TLS of its BackendTLSPolicy)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from gateway_contour.ir.model import Cluster
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate.data import dicts, mapping, text
 from gateway_contour.translate.gatewayapi import conditions as c
+from gateway_contour.translate.gatewayapi.backend_tls import BackendTLSPolicies
 from gateway_contour.translate.services import (
     WEBSOCKET_APP_PROTOCOLS,
     ServiceIndex,
@@ -24,7 +25,9 @@ class Resolved:
 
     cluster: Cluster | None = None
     websocket: bool = False
-    error: tuple[str, str] | None = None  # (reason, message) for ResolvedRefs False
+    # (reason, message) for ResolvedRefs False; None with no cluster: the backend exists but
+    # must fail (its BackendTLSPolicy is unusable), without a route condition
+    error: tuple[str, str] | None = None
 
 
 class ReferenceGrants:
@@ -71,12 +74,20 @@ class BackendResolver:
     """Resolves backendRefs of routes. Results are cached: thousands of routes usually
     point at a few Services."""
 
-    __slots__ = ("_cache", "_grants", "_services")
+    __slots__ = ("_cache", "_grants", "_policies", "_services", "tracks_services")
 
-    def __init__(self, services: ServiceIndex, grants: ReferenceGrants) -> None:
+    def __init__(
+        self,
+        services: ServiceIndex,
+        grants: ReferenceGrants,
+        policies: BackendTLSPolicies | None = None,
+    ) -> None:
         self._services = services
         self._grants = grants
+        self._policies = policies
         self._cache: dict[tuple[Any, ...], Resolved] = {}
+        # whether compiled routes should list the Services they name (for policy status)
+        self.tracks_services = policies is not None and bool(policies.policies)
 
     def resolve(self, ref: Mapping[str, Any], route_kind: str, route_namespace: str) -> Resolved:
         group = str(ref.get("group", ""))
@@ -129,6 +140,13 @@ class BackendResolver:
             return Resolved(
                 error=(c.REASON_BACKEND_NOT_FOUND, f"Service {where} has no port {port}")
             )
-        cluster = self._services.cluster(namespace, name, service_port)
+        tls = None
+        if self._policies is not None:
+            policy = self._policies.for_backend(namespace, name, text(service_port.get("name")))
+            if policy is not None:
+                if policy.tls is None:
+                    return Resolved()  # unusable policy: fail rather than send plaintext
+                tls = policy.tls
+        cluster = self._services.cluster(namespace, name, service_port, tls)
         websocket = text(service_port.get("appProtocol")) in WEBSOCKET_APP_PROTOCOLS
         return Resolved(cluster=cluster, websocket=websocket)

@@ -36,7 +36,7 @@ class CertificateResolver:
         self._grants = grants
         self._cache: dict[tuple[str, str], Secret | tuple[str, str]] = {}
 
-    def resolve(self, gateway_namespace: str, tls: Any) -> Certificates:
+    def resolve(self, gateway_namespace: str, tls: Any, from_kind: str = "Gateway") -> Certificates:
         refs = tls.get("certificateRefs") if isinstance(tls, dict) else None
         if not refs or not isinstance(refs, list):
             return Certificates(
@@ -48,13 +48,22 @@ class CertificateResolver:
                 return Certificates(
                     error=(REASON_INVALID_CERTIFICATE_REF, "a certificateRef must be a mapping")
                 )
-            found = self._one(gateway_namespace, ref)
+            found = self._one(gateway_namespace, ref, from_kind)
             if isinstance(found, tuple):
                 return Certificates(error=found)
             secrets.append(found)
         return Certificates(secrets=tuple(secrets))
 
-    def _one(self, gateway_namespace: str, ref: dict[str, Any]) -> Secret | tuple[str, str]:
+    def resolve_one(self, gateway_namespace: str, ref: Any) -> Secret | tuple[str, str]:
+        """One certificate reference (a Gateway's backend client certificate): the Secret,
+        or (reason, message) with reason RefNotPermitted or InvalidCertificateRef."""
+        if not isinstance(ref, dict):
+            return (REASON_INVALID_CERTIFICATE_REF, "a certificate reference must be a mapping")
+        return self._one(gateway_namespace, ref)
+
+    def _one(
+        self, gateway_namespace: str, ref: dict[str, Any], from_kind: str = "Gateway"
+    ) -> Secret | tuple[str, str]:
         group, kind = str(ref.get("group", "")), str(ref.get("kind", "Secret"))
         name = str(ref.get("name", ""))
         namespace = str(ref.get("namespace") or gateway_namespace)
@@ -66,12 +75,12 @@ class CertificateResolver:
                 f"certificateRef {where}: {shown} is not a Secret",
             )
         if namespace != gateway_namespace and not self._grants.permits(
-            c.GROUP, "Gateway", gateway_namespace, "", "Secret", namespace, name
+            c.GROUP, from_kind, gateway_namespace, "", "Secret", namespace, name
         ):
             return (
                 c.REASON_REF_NOT_PERMITTED,
                 f"certificateRef {where}: no ReferenceGrant in namespace {namespace} allows "
-                f"Gateways in {gateway_namespace} to use it",
+                f"{from_kind}s in {gateway_namespace} to use it",
             )
         cached = self._cache.get((namespace, name))
         if cached is None:

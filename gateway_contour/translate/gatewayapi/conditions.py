@@ -13,6 +13,7 @@ PROGRAMMED = "Programmed"
 RESOLVED_REFS = "ResolvedRefs"
 CONFLICTED = "Conflicted"
 SUPPORTED_VERSION = "SupportedVersion"
+INSECURE_FRONTEND_VALIDATION_MODE = "InsecureFrontendValidationMode"
 
 # GatewayClass reasons
 REASON_SUPPORTED_VERSION = "SupportedVersion"
@@ -26,6 +27,12 @@ REASON_UNSUPPORTED_VALUE = "UnsupportedValue"
 
 # Gateway reasons
 REASON_LISTENERS_NOT_VALID = "ListenersNotValid"
+REASON_INVALID_PARAMETERS = "InvalidParameters"
+REASON_UNSUPPORTED_ADDRESS = "UnsupportedAddress"
+REASON_ADDRESS_NOT_USABLE = "AddressNotUsable"
+REASON_CONFIGURATION_CHANGED = "ConfigurationChanged"
+REASON_INVALID_CLIENT_CERTIFICATE_REF = "InvalidClientCertificateRef"
+REASON_LISTENERS_NOT_RESOLVED = "ListenersNotResolved"
 
 # Listener reasons
 REASON_NO_CONFLICTS = "NoConflicts"
@@ -33,6 +40,9 @@ REASON_HOSTNAME_CONFLICT = "HostnameConflict"
 REASON_PROTOCOL_CONFLICT = "ProtocolConflict"
 REASON_UNSUPPORTED_PROTOCOL = "UnsupportedProtocol"
 REASON_INVALID_ROUTE_KINDS = "InvalidRouteKinds"
+REASON_NO_VALID_CA_CERTIFICATE = "NoValidCACertificate"
+REASON_INVALID_CA_CERTIFICATE_REF = "InvalidCACertificateRef"
+REASON_INVALID_CA_CERTIFICATE_KIND = "InvalidCACertificateKind"
 # not a spec reason; the API server rejects these values, files do not
 REASON_INVALID_HOSTNAME = "InvalidHostname"
 

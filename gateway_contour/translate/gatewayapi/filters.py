@@ -8,10 +8,12 @@ here once per rule and finished per match by `redirect_for`/`rewrite_for`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway_contour.ir.model import (
+    CORSPolicy,
     HeaderModifier,
     HeaderValue,
     Match,
@@ -34,6 +36,7 @@ RULE_FILTERS = frozenset(
         "RequestRedirect",
         "URLRewrite",
         "RequestMirror",
+        "CORS",
     }
 )
 BACKEND_FILTERS = frozenset({"RequestHeaderModifier", "ResponseHeaderModifier"})
@@ -65,6 +68,7 @@ class RuleFilters:
     redirect: dict[str, Any] | None = None
     rewrite: dict[str, Any] | None = None
     mirrors: list[dict[str, Any]] = field(default_factory=list)  # requestMirror bodies
+    cors: CORSPolicy | None = None
 
 
 _NO_FILTERS = RuleFilters()
@@ -97,6 +101,8 @@ def parse_filters(raw: Any, allowed: frozenset[str] = RULE_FILTERS) -> RuleFilte
             out.rewrite = body
         elif type_ == "RequestMirror":
             out.mirrors.append(body)
+        elif type_ == "CORS" and out.cors is None:
+            out.cors = cors_policy(body)
     if out.redirect is not None and out.rewrite is not None:
         raise FilterError("RequestRedirect and URLRewrite cannot be used in the same rule")
     return out
@@ -104,7 +110,47 @@ def parse_filters(raw: Any, allowed: frozenset[str] = RULE_FILTERS) -> RuleFilte
 
 def _field_of(type_: str) -> str:
     # "RequestHeaderModifier" -> "requestHeaderModifier", "URLRewrite" -> "urlRewrite"
-    return "urlRewrite" if type_ == "URLRewrite" else type_[:1].lower() + type_[1:]
+    return _FIELDS.get(type_) or type_[:1].lower() + type_[1:]
+
+
+_FIELDS = {"URLRewrite": "urlRewrite", "CORS": "cors"}
+_CORS_ORIGIN = re.compile(r"^(\*|https?://(\*\.)?[A-Za-z0-9.*-]+(:[0-9]{1,5})?)$")
+CORS_DEFAULT_MAX_AGE = 5  # seconds, the CRD default
+
+
+def cors_policy(body: dict[str, Any]) -> CORSPolicy:
+    """A CORS filter. Origins may hold '*' wildcards ("*" alone: any origin); methods and
+    headers may be "*" (any)."""
+
+    def strings(key: str, check: re.Pattern[str] | None = None) -> tuple[str, ...]:
+        raw = body.get(key) or []
+        if not isinstance(raw, list) or not all(isinstance(v, str) and v for v in raw):
+            raise FilterError(f"cors {key} must be a list of non-empty strings")
+        for value in raw:
+            if check is not None and not check.match(value):
+                raise FilterError(f"cors {key}: {value!r} is not valid")
+            if "\r" in value or "\n" in value or "," in value:
+                raise FilterError(f"cors {key}: {value!r} is not valid")
+        return tuple(dict.fromkeys(raw))
+
+    credentials = body.get("allowCredentials", False)
+    if not isinstance(credentials, bool):
+        raise FilterError("cors allowCredentials must be true or false")
+    max_age = body.get("maxAge", CORS_DEFAULT_MAX_AGE)
+    if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 1:
+        raise FilterError(f"cors maxAge {max_age!r} is not a positive number of seconds")
+    return CORSPolicy(
+        allow_origins=strings("allowOrigins", _CORS_ORIGIN),
+        allow_methods=strings("allowMethods", _CORS_METHOD),
+        allow_headers=strings("allowHeaders", HEADER_NAME_OR_ANY),
+        expose_headers=strings("exposeHeaders", HEADER_NAME_OR_ANY),
+        allow_credentials=credentials,
+        max_age=max_age,
+    )
+
+
+_CORS_METHOD = re.compile(r"^(\*|[A-Z]+)$")
+HEADER_NAME_OR_ANY = re.compile(r"^(\*|[A-Za-z0-9!#$%&'*+\-.^_`|~]+)$")
 
 
 def header_modifier(body: dict[str, Any]) -> HeaderModifier | None:

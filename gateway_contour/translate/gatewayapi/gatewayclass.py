@@ -6,10 +6,12 @@ from gateway_contour.status.report import StatusReport
 from gateway_contour.store.objects import Snapshot, key_of
 from gateway_contour.translate.data import mapping
 from gateway_contour.translate.gatewayapi import conditions as c
+from gateway_contour.translate.gatewayapi.features import supported_features_status
 
 
 def our_gateway_classes(snapshot: Snapshot, controller_name: str, report: StatusReport) -> set[str]:
-    """Names of the GatewayClasses we control; each gets Accepted and SupportedVersion."""
+    """Names of the GatewayClasses we control; each gets Accepted, SupportedVersion and the
+    supportedFeatures we claim (translate/gatewayapi/features.py)."""
     ours: set[str] = set()
     for gc in snapshot.objects("GatewayClass"):
         if mapping(gc.get("spec")).get("controllerName") != controller_name:
@@ -30,7 +32,8 @@ def our_gateway_classes(snapshot: Snapshot, controller_name: str, report: Status
                         "Gateway API version is supported",
                         generation,
                     ),
-                ]
+                ],
+                "supportedFeatures": supported_features_status(),
             },
         )
     return ours

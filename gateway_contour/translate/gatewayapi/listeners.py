@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway_contour.ir.model import Secret
-from gateway_contour.translate.data import dicts
+from gateway_contour.translate.data import dicts, mapping
 from gateway_contour.translate.gatewayapi import conditions as c
 from gateway_contour.translate.gatewayapi.hostnames import hostname_error
 from gateway_contour.translate.gatewayapi.selectors import (
@@ -54,19 +54,38 @@ class ListenerState:
     tls: Any = None
     secrets: tuple[Secret, ...] = ()
     certificate_error: tuple[str, str] | None = None
+    # HTTPS with frontend validation: the CA bundle clients are checked against, whether
+    # they may go unchecked, and why a caCertificateRef does not resolve
+    client_ca: Secret | None = None
+    client_optional: bool = False
+    ca_error: tuple[str, str] | None = None
     attached_routes: int = 0
+    # a listener of a ListenerSet: "namespace/name" of the set (keeps route entries apart from
+    # same-named Gateway listeners) and the namespace its allowedRoutes "Same" means
+    listener_set: str = ""
+    home_namespace: str | None = None
     _namespace_cache: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Unique among the listeners of a Gateway and its ListenerSets."""
+        return f"{self.listener_set}/{self.name}" if self.listener_set else self.name
+
+    @property
+    def attachable(self) -> bool:
+        """Accepted: routes may attach to it (and count in attachedRoutes) even when it
+        cannot be programmed for want of a certificate."""
+        return (
+            self.not_accepted is None
+            and self.conflict is None
+            and self.protocol in HANDLED_PROTOCOLS
+            and bool(self.supported_kinds)
+        )
 
     @property
     def ready(self) -> bool:
         """Valid and programmable: routes may attach and it gets an Envoy listener."""
-        return (
-            self.not_accepted is None
-            and self.conflict is None
-            and self.certificate_error is None
-            and self.protocol in HANDLED_PROTOCOLS
-            and bool(self.supported_kinds)
-        )
+        return self.attachable and self.certificate_error is None
 
     def allows_namespace(
         self,
@@ -81,13 +100,14 @@ class ListenerState:
             elif self.namespaces_from == "Selector" and self.selector is not None:
                 cached = self.selector.matches(namespace_labels(route_namespace))
             else:
-                cached = route_namespace == gateway_namespace
+                cached = route_namespace == (self.home_namespace or gateway_namespace)
             self._namespace_cache[route_namespace] = cached
         return cached
 
-    def status(self, generation: int) -> dict[str, Any]:
-        accepted = self.not_accepted or self.conflict
-        unresolved = self.certificate_error or self.unresolved
+    def status(self, generation: int, gateway_accepted: bool = True) -> dict[str, Any]:
+        accepted = self.conflict or self.not_accepted
+        programmed = self.ready and gateway_accepted
+        unresolved = self.certificate_error or self.ca_error or self.unresolved
         conds = [
             c.condition(c.ACCEPTED, False, accepted[0], accepted[1], generation)
             if accepted
@@ -95,9 +115,13 @@ class ListenerState:
             c.condition(
                 c.PROGRAMMED, True, c.REASON_PROGRAMMED, "Listener is programmed", generation
             )
-            if self.ready
+            if programmed
             else c.condition(
-                c.PROGRAMMED, False, c.REASON_INVALID, "Listener is not programmed", generation
+                c.PROGRAMMED,
+                False,
+                self.conflict[0] if self.conflict else c.REASON_INVALID,
+                "Listener is not programmed",
+                generation,
             ),
             c.condition(c.RESOLVED_REFS, False, *unresolved, generation)
             if unresolved
@@ -118,10 +142,12 @@ class ListenerState:
         }
 
 
-def validate_listeners(spec_listeners: Any) -> list[ListenerState]:
-    """Listener states for a Gateway's (defaulted) spec.listeners, in spec order."""
+def validate_listeners(spec_listeners: Any, mark_conflicts: bool = True) -> list[ListenerState]:
+    """Listener states for a Gateway's (defaulted) spec.listeners, in spec order. Without
+    `mark_conflicts` the caller settles conflicts itself (ListenerSets: first come wins)."""
     states = [_one_listener(raw) for raw in dicts(spec_listeners)]
-    _mark_conflicts(states)
+    if mark_conflicts:
+        _mark_conflicts(states)
     return states
 
 
@@ -152,9 +178,10 @@ def _one_listener(raw: dict[str, Any]) -> ListenerState:
                 "an HTTPS listener needs tls with mode Terminate",
             )
 
-    allowed = raw.get("allowedRoutes") or {}
-    namespaces = allowed.get("namespaces") or {}
-    state.namespaces_from = str(namespaces.get("from", "Same"))
+    # (ListenerSet listeners come without CRD defaults applied: read defensively)
+    allowed = mapping(raw.get("allowedRoutes"))
+    namespaces = mapping(allowed.get("namespaces"))
+    state.namespaces_from = str(namespaces.get("from") or "Same")
     if state.namespaces_from == "Selector":
         try:
             state.selector = parse_selector(namespaces.get("selector"))
@@ -227,3 +254,29 @@ def _mark_conflicts(states: list[ListenerState]) -> None:
                 what, reason = f"protocol {value}", c.REASON_PROTOCOL_CONFLICT
             for state in same:
                 state.conflict = (reason, f"listeners {names} share port {port} and {what}")
+
+
+def conflict_with(new: ListenerState, old: ListenerState) -> tuple[str, str] | None:
+    """Why `new` cannot share a port with the already accepted `old` (a ListenerSet listener
+    against the Gateway's or an older set's), or None."""
+    if new.port != old.port:
+        return None
+    new_family = _FAMILY.get(new.protocol, new.protocol)
+    old_family = _FAMILY.get(old.protocol, old.protocol)
+    if new_family != old_family and {new_family, old_family} != {"TCP", "UDP"}:
+        return (
+            c.REASON_PROTOCOL_CONFLICT,
+            f"port {new.port} is used by listener {old.key} with protocol {old.protocol}",
+        )
+    if new_family in ("HTTP", "TLS") and (new.hostname or "") == (old.hostname or ""):
+        what = f"hostname {new.hostname!r}" if new.hostname else "no hostname"
+        return (
+            c.REASON_HOSTNAME_CONFLICT,
+            f"listener {old.key} already serves port {new.port} with {what}",
+        )
+    if new_family in ("TCP", "UDP") and new.protocol == old.protocol:
+        return (
+            c.REASON_PROTOCOL_CONFLICT,
+            f"listener {old.key} already serves port {new.port} with {new.protocol}",
+        )
+    return None

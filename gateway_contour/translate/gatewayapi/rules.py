@@ -19,6 +19,7 @@ from gateway_contour.ir.model import (
     Match,
     Mirror,
     Redirect,
+    RetryPolicy,
     Rewrite,
     Route,
     Timeouts,
@@ -66,6 +67,7 @@ class CompiledRule:
     mirrors: tuple[Mirror, ...]
     timeouts: Timeouts | None
     websocket: bool
+    retry: RetryPolicy | None = None
 
 
 @dataclass(slots=True)
@@ -77,6 +79,9 @@ class CompiledRoute:
     rules: list[CompiledRule] = field(default_factory=list)
     clusters: dict[str, Cluster] = field(default_factory=dict)
     unresolved: list[tuple[str, str]] = field(default_factory=list)
+    # (namespace, name) of every Service a backendRef names, when the resolver asks for
+    # them (BackendTLSPolicy ancestors; None otherwise, to spare 10k empty sets)
+    services: set[tuple[str, str]] | None = None
     error: str | None = None  # why the route cannot be programmed (UnsupportedValue)
     _by_listener: dict[tuple[int, str], list[tuple[SortKey, Route]]] = field(default_factory=dict)
 
@@ -101,6 +106,8 @@ class CompiledRoute:
                 rewrite=m.rewrite,
                 mirrors=rule.mirrors,
                 timeouts=rule.timeouts,
+                retry=rule.retry,
+                cors=rule.filters.cors,
                 websocket=rule.websocket,
                 source=source,
             )
@@ -131,6 +138,11 @@ def compile_route(route: KubeObject, resolver: BackendResolver) -> CompiledRoute
             _compile_rule(compiled, rule_index, rule, age, resolver)
     except (RouteError, MatchError, FilterError) as err:
         compiled.error = str(err)
+        # attachment still looks at the hostnames (for the condition's reason): keep the
+        # well-formed ones
+        compiled.hostnames = tuple(
+            h for h in hostnames if isinstance(h, str) and not hostname_error(h)
+        )
     return compiled
 
 
@@ -160,10 +172,16 @@ def _compile_rule(
         if not isinstance(weight, int) or not 0 <= weight <= MAX_WEIGHT:
             raise RouteError(f"rule {rule_index}: backend weight {weight!r} is out of range")
         backend_filters = parse_filters(ref.get("filters"), BACKEND_FILTERS)
+        if resolver.tracks_services:
+            if compiled.services is None:
+                compiled.services = set()
+            compiled.services.add(
+                (str(ref.get("namespace") or compiled.namespace), str(ref.get("name", "")))
+            )
         resolved = resolver.resolve(ref, KIND, compiled.namespace)
         if resolved.cluster is None:
-            assert resolved.error is not None
-            compiled.unresolved.append(resolved.error)
+            if resolved.error is not None:
+                compiled.unresolved.append(resolved.error)
             invalid_weight += weight
             continue
         compiled.clusters[resolved.cluster.name] = resolved.cluster
@@ -185,8 +203,8 @@ def _compile_rule(
         percent = mirror_percent(body)
         resolved = resolver.resolve(ref, KIND, compiled.namespace)
         if resolved.cluster is None:
-            assert resolved.error is not None
-            compiled.unresolved.append(resolved.error)
+            if resolved.error is not None:
+                compiled.unresolved.append(resolved.error)
             continue
         compiled.clusters[resolved.cluster.name] = resolved.cluster
         mirrors.append(Mirror(resolved.cluster.name, percent))
@@ -198,6 +216,7 @@ def _compile_rule(
             mirrors=tuple(mirrors),
             timeouts=_timeouts(rule.get("timeouts"), rule_index),
             websocket=websocket,
+            retry=_retry(rule.get("retry"), rule_index),
         )
     )
 
@@ -220,6 +239,32 @@ def _timeouts(raw: Any, rule_index: int) -> Timeouts | None:
     if request is None and backend is None:
         return None
     return Timeouts(request=request, backend_request=backend)
+
+
+# retried when the rule names no status codes, and always with them: connection failures
+RETRY_ON_CONNECTION = ("connect-failure", "refused-stream", "reset")
+DEFAULT_RETRY_ATTEMPTS = 1
+
+
+def _retry(raw: Any, rule_index: int) -> RetryPolicy | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise RouteError(f"rule {rule_index}: retry must be a mapping")
+    codes = raw.get("codes") or []
+    if not isinstance(codes, list) or not all(
+        isinstance(code, int) and 400 <= code <= 599 for code in codes
+    ):
+        raise RouteError(f"rule {rule_index}: retry codes must be HTTP status codes 400-599")
+    attempts = raw.get("attempts", DEFAULT_RETRY_ATTEMPTS)
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+        raise RouteError(f"rule {rule_index}: retry attempts {attempts!r} must be at least 1")
+    return RetryPolicy(
+        attempts=attempts,
+        retry_on=RETRY_ON_CONNECTION,
+        status_codes=tuple(sorted(set(codes))),
+        backoff_base=_duration(raw.get("backoff"), rule_index),
+    )
 
 
 def _duration(value: Any, rule_index: int) -> float | None:

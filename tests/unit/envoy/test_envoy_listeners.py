@@ -155,12 +155,20 @@ def test_https_listener_sni_chains() -> None:
     ]
     www_routes = resources[ROUTE]["https-443/www.example.com"]
     assert isinstance(www_routes, route_pb2.RouteConfiguration)
-    assert [list(vh.domains) for vh in www_routes.virtual_hosts] == [["www.example.com"], ["*"]]
+    # the other chains' names and any other host are misdirected here
+    assert [list(vh.domains) for vh in www_routes.virtual_hosts] == [
+        ["www.example.com"],
+        ["*.example.org", "db.example.com", "*"],
+    ]
     misdirected = www_routes.virtual_hosts[1].routes[0]
     assert misdirected.direct_response.status == 421
     default_routes = resources[ROUTE]["https-443/*"]
     assert isinstance(default_routes, route_pb2.RouteConfiguration)
-    assert [vh.name for vh in default_routes.virtual_hosts] == ["default"]  # no 421 catch-all
+    # the default chain keeps unknown hosts (its "*" host) and sends the named ones away
+    assert [list(vh.domains) for vh in default_routes.virtual_hosts] == [
+        ["*"],
+        ["*.example.org", "db.example.com", "www.example.com"],
+    ]
 
     tls = tls_pb2.DownstreamTlsContext()
     assert chains["www.example.com"].transport_socket.typed_config.Unpack(tls)
@@ -178,8 +186,12 @@ def test_https_listener_sni_chains() -> None:
     wild = tls_pb2.DownstreamTlsContext()
     assert chains["*.example.org"].transport_socket.typed_config.Unpack(wild)
     assert not wild.require_client_certificate.value  # optional client certificates
+    # the insecure fallback also lets a certificate that fails verification through
+    fallback = wild.common_tls_context.combined_validation_context
+    assert fallback.validation_context_sds_secret_config.name == "default/fallback/ca"
     assert (
-        wild.common_tls_context.validation_context_sds_secret_config.name == "default/fallback/ca"
+        fallback.default_validation_context.trust_chain_verification
+        == common_pb2.CertificateValidationContext.ACCEPT_UNTRUSTED
     )
     assert list(wild.common_tls_context.alpn_protocols) == ["h2", "http/1.1"]
 
@@ -199,6 +211,44 @@ def test_https_listener_sni_chains() -> None:
         "default/www",
     ]
     assert list(resources[CLUSTER]) == [BACKEND, OTHER]
+    assert_envoy_accepts(resources)
+
+
+def test_https_hosts_of_one_listener_share_its_chain() -> None:
+    """Hosts owned by one Gateway listener (same `sni`) are one chain and one route
+    configuration; the chain is matched on the listener's hostname."""
+    tls = TLSServer(secrets=("default/wild",))
+    hosts = (
+        VirtualHost("a", "a.example.org", routes=(route("a"),), tls=tls, sni="*.example.org"),
+        VirtualHost("w", "*.example.org", routes=(route("w"),), tls=tls, sni="*.example.org"),
+        VirtualHost("x", "x.example.com", routes=(route("x"),), tls=tls, sni="*"),
+        VirtualHost("any", "*", tls=tls, sni="*"),
+    )
+    listener = Listener("https-443", "0.0.0.0", 443, Protocol.HTTPS, hosts)
+    ir = IR(
+        gateways=(Gateway(FLEET, (listener,)),),
+        clusters=(cluster(BACKEND),),
+        endpoints=(endpoints(BACKEND),),
+        secrets=(tls_secret("default/wild", "*.example.org"),),
+    )
+    resources = fleet_of(ir)
+    chains = {c.name: c for c in listener_of(resources, "https-443").filter_chains}
+    assert list(chains) == ["*.example.org", "*"]
+    assert list(chains["*.example.org"].filter_chain_match.server_names) == ["*.example.org"]
+    wild = resources[ROUTE]["https-443/*.example.org"]
+    assert isinstance(wild, route_pb2.RouteConfiguration)
+    assert [list(vh.domains) for vh in wild.virtual_hosts] == [
+        ["a.example.org"],
+        ["*.example.org"],
+        ["*"],
+    ]
+    default = resources[ROUTE]["https-443/*"]
+    assert isinstance(default, route_pb2.RouteConfiguration)
+    assert [list(vh.domains) for vh in default.virtual_hosts] == [
+        ["x.example.com"],
+        ["*"],
+        ["*.example.org"],
+    ]
     assert_envoy_accepts(resources)
 
 

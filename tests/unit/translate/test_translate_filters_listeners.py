@@ -58,7 +58,8 @@ def test_invalid_redirects(body: dict) -> None:
                 "responseHeaderModifier": {"remove": ["ok", "not ok"]},
             }
         ],
-        [{"type": "CORS", "cors": {}}],
+        [{"type": "ExtensionRef", "extensionRef": {"group": "x", "kind": "y", "name": "z"}}],
+        [{"type": "CORS", "cors": {"allowMethods": ["get"]}}],
         [{"type": "RequestHeaderModifier"}],
         [
             {"type": "RequestRedirect", "requestRedirect": {}},

@@ -200,3 +200,13 @@ def test_remove_fleet_forgets_and_releases_records() -> None:
     assert cache.generation("a") > gen
     assert cache.stats()["records"] == 0  # interned records are released with their fleets
     assert not cache.remove_fleet("a")
+
+
+def test_the_same_message_object_is_not_serialized_again() -> None:
+    cache = SnapshotCache()
+    shared = cluster("a")
+    cache.set_fleet("f", {types.CLUSTER: {"a": shared, "b": cluster("b")}})
+    before = cache.serializations
+    # "a" is handed over as the very same object (the envoy layer's memo), "b" as a new one
+    assert not cache.set_fleet("f", {types.CLUSTER: {"a": shared, "b": cluster("b")}})
+    assert cache.serializations == before + 1

@@ -1,0 +1,320 @@
+"""The list/watch, status and Lease semantics where no API server is needed: a scripted client
+plays the API server's side of each exchange (pages with continue tokens, bookmarks, a 410 as
+an ERROR event or as the HTTP status, an expired continue token, a watch ended at once,
+transport errors), and the tests check what the provider asked for and what it stored.
+
+These live beside the real-API-server tests they back up; they start no process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import anyio
+import pytest
+
+from gateway_contour.providers.kubernetes import leader as leader_module
+from gateway_contour.providers.kubernetes import watch as watch_module
+from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
+from gateway_contour.providers.kubernetes.discovery import ApiResource
+from gateway_contour.providers.kubernetes.leader import LeaderElector
+from gateway_contour.providers.kubernetes.watch import KindWatcher
+from gateway_contour.status.report import StatusReport
+from gateway_contour.status.writer import StatusWriter
+from gateway_contour.store.objects import ObjectKey, Snapshot
+from gateway_contour.store.store import Store
+
+ROUTES = ApiResource(
+    "HTTPRoute", "HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes", True
+)
+
+
+class ScriptDone(Exception):
+    """The script ran out: ends the watcher's loop (it is no error the loop catches)."""
+
+
+def route(name: str, rv: int) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "ns", "resourceVersion": str(rv)}}
+
+
+def page(items: list[dict[str, Any]], rv: int, cont: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"resourceVersion": str(rv)}
+    if cont:
+        meta["continue"] = cont
+    return {"items": items, "metadata": meta}
+
+
+def event(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+    return {"type": kind, "object": obj}
+
+
+def gone_event() -> dict[str, Any]:
+    status = {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old"}
+    return event("ERROR", status)
+
+
+class ScriptedApi:
+    """Answers lists from `lists` and watches from `watches`, in order; an answer that is an
+    exception is raised instead. Records every call."""
+
+    def __init__(self, lists: list[Any], watches: list[Any]) -> None:
+        self.lists, self.watches = lists, watches
+        self.list_calls: list[dict[str, Any]] = []
+        self.watch_calls: list[dict[str, Any]] = []
+
+    async def get(self, path: str, **params: Any) -> Any:
+        self.list_calls.append(params)
+        if not self.lists:
+            raise ScriptDone()
+        answer = self.lists.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def stream_lines(
+        self, path: str, params: dict[str, Any], timeout: float
+    ) -> AsyncIterator[dict[str, Any]]:
+        self.watch_calls.append(dict(params))
+        if not self.watches:
+            raise ScriptDone()
+        answer = self.watches.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        for item in answer:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Backoff sleeps recorded (by attempt), not slept."""
+    slept: list[int] = []
+
+    async def record(self: watch_module.Backoff) -> None:
+        slept.append(self.attempt)
+        self.attempt += 1
+
+    monkeypatch.setattr(watch_module.Backoff, "sleep", record)
+    return slept
+
+
+def watcher_for(api: ScriptedApi, store: Store, changes: list[str]) -> KindWatcher:
+    return KindWatcher(cast(KubeClient, api), ROUTES, store, changes.append)
+
+
+async def run_script(watcher: KindWatcher) -> None:
+    with pytest.raises(ScriptDone):
+        await watcher.run()
+
+
+def names(store: Store) -> list[str]:
+    return sorted(key.name for key in store.keys("HTTPRoute"))
+
+
+async def test_paginated_list_then_watch_from_the_lists_version(no_backoff: list[int]) -> None:
+    api = ScriptedApi(
+        lists=[page([route("a", 5)], 10, cont="tok1"), page([route("b", 6)], 10)],
+        watches=[[event("ADDED", route("c", 11))]],
+    )
+    store, changes = Store(), []
+    await run_script(watcher_for(api, store, changes))
+    assert [c.get("continue") for c in api.list_calls] == [None, "tok1"]
+    assert all("resourceVersion" not in c for c in api.list_calls)  # a consistent read
+    first_watch = api.watch_calls[0]
+    assert first_watch["resourceVersion"] == "10"
+    assert first_watch["allowWatchBookmarks"] == "true"
+    # the clean end of the watch after an event resumes from that event's version
+    assert api.watch_calls[1]["resourceVersion"] == "11"
+    assert names(store) == ["a", "b", "c"]
+    assert changes == ["HTTPRoute", "HTTPRoute"]
+    assert no_backoff == []
+
+
+async def test_bookmarks_advance_the_version_without_touching_the_store(
+    no_backoff: list[int],
+) -> None:
+    bookmark = {"kind": "HTTPRoute", "metadata": {"resourceVersion": "42"}}
+    api = ScriptedApi(lists=[page([route("a", 5)], 10)], watches=[[event("BOOKMARK", bookmark)]])
+    store, changes = Store(), []
+    watcher = watcher_for(api, store, changes)
+    await run_script(watcher)
+    assert api.watch_calls[1]["resourceVersion"] == "42"
+    assert (watcher.bookmarks, watcher.events) == (1, 0)
+    assert names(store) == ["a"]
+    assert no_backoff == []
+
+
+@pytest.mark.parametrize("how", ["error-event", "http-status"])
+async def test_410_relists_and_reconciles_what_was_missed(how: str, no_backoff: list[int]) -> None:
+    gone: Any = [gone_event()] if how == "error-event" else ApiError(410, {"code": 410})
+    api = ScriptedApi(
+        lists=[page([route("a", 5), route("b", 6)], 10), page([route("b", 6), route("c", 30)], 31)],
+        watches=[gone],
+    )
+    store, changes = Store(), []
+    watcher = watcher_for(api, store, changes)
+    await run_script(watcher)
+    # relisted at once (no backoff), and what happened meanwhile is in the store:
+    # "a" deleted, "c" created
+    assert (watcher.gone, watcher.relists) == (1, 2)
+    assert no_backoff == []
+    assert names(store) == ["b", "c"]
+    assert api.watch_calls[1]["resourceVersion"] == "31"
+
+
+async def test_other_errors_back_off_and_resume_from_the_last_version(
+    no_backoff: list[int],
+) -> None:
+    server_error = event("ERROR", {"kind": "Status", "code": 500, "message": "etcd hiccup"})
+    api = ScriptedApi(
+        lists=[page([route("a", 5)], 10)],
+        watches=[
+            [],  # ended at once, without an event: a failure too
+            [event("MODIFIED", route("a", 12)), server_error],
+            httpx.ConnectError("refused"),
+            [],
+        ],
+    )
+    watcher = watcher_for(api, Store(), [])
+    await run_script(watcher)
+    # resumed from the last event seen, even though its watch failed afterwards
+    assert [c["resourceVersion"] for c in api.watch_calls] == ["10", "10", "12", "12", "12"]
+    assert watcher.relists == 1  # nothing was gone: no relist
+    # backoff grows while watches achieve nothing, and starts over after one that did
+    assert no_backoff == [0, 0, 1, 2]
+
+
+async def test_an_expired_continue_token_restarts_the_list(no_backoff: list[int]) -> None:
+    expired = ApiError(410, {"code": 410, "reason": "Expired"})
+    api = ScriptedApi(
+        lists=[
+            page([route("a", 5)], 10, cont="tok1"),
+            expired,
+            page([route("a", 5)], 20, cont="tok2"),
+            page([route("b", 15)], 20),
+        ],
+        watches=[],
+    )
+    store = Store()
+    await run_script(watcher_for(api, store, []))
+    assert [c.get("continue") for c in api.list_calls] == [None, "tok1", None, "tok2"]
+    assert names(store) == ["a", "b"]
+    assert no_backoff == []
+
+
+# --------------------------------------------------------------------------- status writer
+
+
+class UnreachableApi:
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        raise httpx.ConnectError("connection refused")
+
+
+async def test_an_unreachable_api_server_is_a_retryable_failure_not_a_crash() -> None:
+    writer = StatusWriter(cast(KubeClient, UnreachableApi()), {"HTTPRoute": ROUTES}, "ctl")
+    live = {"kind": "HTTPRoute", **route("a", 5)}
+    snapshot = Snapshot({"HTTPRoute": {("ns", "a"): live}})
+    parent = {"parentRef": {"name": "gw"}, "controllerName": "ctl", "conditions": []}
+    report = StatusReport({ObjectKey("HTTPRoute", "ns", "a"): {"parents": [parent]}})
+    stats = await writer.write(report, snapshot)
+    assert (stats.writes, stats.failures, stats.retryable) == (0, 1, 1)
+    assert writer.total.retryable == 1
+
+
+# --------------------------------------------------------------------------- Lease
+
+
+class LeaseApi:
+    """One Lease, with resourceVersion checks like the API server's; `hang` makes every
+    call wait forever (an API server that accepts connections but never answers)."""
+
+    def __init__(self, lease: dict[str, Any] | None = None) -> None:
+        self.lease = lease
+        self.rv = 1
+        self.hang = False
+
+    async def get(self, path: str, **params: Any) -> Any:
+        if self.hang:
+            await anyio.sleep_forever()
+        if self.lease is None:
+            raise ApiError(404, {"code": 404})
+        return {
+            **self.lease,
+            "metadata": {**self.lease["metadata"]},
+            "spec": {**self.lease["spec"]},
+        }
+
+    async def request(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+        if self.hang:
+            await anyio.sleep_forever()
+        if method == "POST" and self.lease is not None:
+            raise ApiError(409, {"code": 409})
+        if method == "PUT":
+            assert self.lease is not None
+            if body["metadata"]["resourceVersion"] != self.lease["metadata"]["resourceVersion"]:
+                raise ApiError(409, {"code": 409})
+        self.rv += 1
+        self.lease = {**body, "metadata": {**body["metadata"], "resourceVersion": str(self.rv)}}
+        return self.lease
+
+
+def elector(api: LeaseApi, identity: str) -> LeaderElector:
+    return LeaderElector(cast(KubeClient, api), "ns", "lease", identity, lease_duration=15.0)
+
+
+async def test_a_lease_held_by_a_live_holder_is_not_taken() -> None:
+    api = LeaseApi()
+    one, two = elector(api, "one"), elector(api, "two")
+    assert await one._attempt()  # created
+    assert not await two._attempt()  # held, and renewed as far as "two" can tell
+    assert await one._attempt()  # renewal
+    assert api.lease is not None and api.lease["spec"]["holderIdentity"] == "one"
+    assert api.lease["spec"]["leaseTransitions"] == 0
+
+
+async def test_release_hands_over_at_once_and_counts_a_transition() -> None:
+    api = LeaseApi()
+    one, two = elector(api, "one"), elector(api, "two")
+    assert await one._attempt()
+    one._set(True)
+    await one.release()
+    assert api.lease is not None
+    assert api.lease["spec"]["holderIdentity"] == ""
+    assert api.lease["spec"]["leaseDurationSeconds"] == 1
+    assert not one.is_leader
+    assert await two._attempt()  # no need to wait for leaseDuration
+    assert api.lease["spec"]["holderIdentity"] == "two"
+    assert api.lease["spec"]["leaseTransitions"] == 1
+
+
+async def test_a_holder_that_stopped_renewing_is_replaced_after_lease_duration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(leader_module.time, "monotonic", lambda: now[0])
+    api = LeaseApi()
+    one, two = elector(api, "one"), elector(api, "two")
+    assert await one._attempt()
+    assert not await two._attempt()  # "two" starts its clock on this version
+    now[0] += 14.0
+    assert not await two._attempt()
+    now[0] += 2.0  # no renewal seen for longer than leaseDuration (on our own clock)
+    assert await two._attempt()
+    assert not await one._attempt()  # the old holder learns it lost; 409 or held
+    assert api.lease is not None and api.lease["spec"]["holderIdentity"] == "two"
+
+
+async def test_release_on_shutdown_is_bounded_when_the_api_server_hangs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(leader_module, "RELEASE_TIMEOUT", 0.2)
+    api = LeaseApi()
+    one = elector(api, "one")
+    assert await one._attempt()
+    one._set(True)
+    api.hang = True
+    with anyio.fail_after(5):
+        await one.release()
+    assert not one.is_leader

@@ -20,13 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from gateway_contour.envoy.binary import envoy_binary
 from gateway_contour.envoy.resources import FleetResources
 from gateway_contour.envoy.validate import static_bootstrap
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from gateway_contour.provisioner.host import free_port
 
 
 class JSONEcho(http.server.BaseHTTPRequestHandler):

@@ -13,10 +13,10 @@ import socket
 import ssl
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
+from envoy_runner import free_port, wait_for
 from envoy_testlib import self_signed, tls_secret
 
 from gateway_contour.envoy.binary import envoy_binary
@@ -48,13 +48,6 @@ from gateway_contour.ir.model import (
 pytestmark = pytest.mark.e2e
 
 ECHO = "default/echo/80/x"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class _Echo(http.server.BaseHTTPRequestHandler):
@@ -151,24 +144,13 @@ def envoy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for(http_port)
-        _wait_for(https_port)
+        wait_for(http_port)
+        wait_for(https_port)
         yield http_port, https_port
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         server.shutdown()
-
-
-def _wait_for(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"envoy did not listen on {port}")
 
 
 def get(port: int, path: str) -> tuple[int, str, str]:

@@ -37,8 +37,8 @@ e2e: install
 	$(BIN)/pytest -q tests/e2e
 
 lint: install
-	$(BIN)/ruff check gateway_contour tests
-	$(BIN)/ruff format --check gateway_contour tests
+	$(BIN)/ruff check gateway_contour tests conformance
+	$(BIN)/ruff format --check gateway_contour tests conformance
 	$(BIN)/mypy
 
 # Rewrite golden outputs from the current code; read the diff before committing it.

@@ -149,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("grpc").setLevel(logging.WARNING)
+    # the HTTP client logs every API request at INFO: a line per status write and watch
+    for noisy in ("grpc", "httpx", "httpx2", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "bootstrap":
         opts = BootstrapOptions(
             node_id=args.node_id or f"{args.fleet}@bootstrap",

@@ -11,23 +11,6 @@ from typing import Any, NamedTuple
 
 KubeObject = dict[str, Any]
 
-# every kind the controller consumes, by kind name (kinds are unique across our groups)
-GATEWAY_API_KINDS = (
-    "GatewayClass",
-    "Gateway",
-    "HTTPRoute",
-    "GRPCRoute",
-    "TLSRoute",
-    "TCPRoute",
-    "UDPRoute",
-    "ReferenceGrant",
-    "BackendTLSPolicy",
-    "ListenerSet",
-)
-CORE_KINDS = ("Namespace", "Service", "EndpointSlice", "Secret", "ConfigMap")
-LEGACY_KINDS = ("Ingress", "IngressClass", "HTTPProxy", "TLSCertificateDelegation")
-ALL_KINDS = GATEWAY_API_KINDS + CORE_KINDS + LEGACY_KINDS
-
 
 class ObjectKey(NamedTuple):
     kind: str

@@ -12,7 +12,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import anyio
@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 
 from gateway_contour.envoy.memo import BuildMemo
 from gateway_contour.envoy.resources import build_resources
+from gateway_contour.gcpolicy import CollectorPolicy
 from gateway_contour.ir.model import IR
 from gateway_contour.status.report import Problem, StatusReport
 from gateway_contour.store.objects import Snapshot
@@ -86,10 +87,15 @@ class Pipeline:
         self.last: BuildResult | None = None
         self.rebuilds = 0
         self.failures = 0
+        # freezes what survives each rebuild; its `run` (started by the mode) collects fully
+        # when the controller is quiet
+        self.collector = CollectorPolicy()
+        self.on_rebuild: Callable[[float, bool], None] | None = None  # (seconds, ok): metrics
 
     async def rebuild(
         self, snapshot: Snapshot, problems: list[Problem] | None = None
     ) -> BuildResult | None:
+        started = time.perf_counter()
         try:
             result = await anyio.to_thread.run_sync(
                 build, snapshot, self.options, self.translation_cache, self.build_memo
@@ -98,10 +104,14 @@ class Pipeline:
             # a bug of ours, never the user's: keep serving the last good config
             self.failures += 1
             log.exception("rebuild failed; the last good configuration keeps serving")
+            if self.on_rebuild is not None:
+                self.on_rebuild(time.perf_counter() - started, False)
             return None
         if problems:
             result.report.problems[:0] = problems
         self.publish(result)
+        if self.on_rebuild is not None:
+            self.on_rebuild(time.perf_counter() - started, True)
         return result
 
     def publish(self, result: BuildResult) -> None:
@@ -113,6 +123,7 @@ class Pipeline:
         self.cache.mark_ready()
         self.last = result
         self.rebuilds += 1
+        self.collector.after_rebuild()
         log.debug(
             "rebuild %d: translate %.1f ms, build %.1f ms, %d fleets",
             self.rebuilds,

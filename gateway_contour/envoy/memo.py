@@ -22,22 +22,41 @@ M = TypeVar("M", bound=Message)
 
 
 class BuildMemo:
-    __slots__ = ("_current", "_previous", "hits", "misses")
+    __slots__ = ("_current", "_ids", "_ids_previous", "_previous", "hits", "misses")
 
     def __init__(self) -> None:
         self._previous: dict[tuple[str, Hashable], Message] = {}
         self._current: dict[tuple[str, Hashable], Message] = {}
+        # (kind, id(value)) -> (value, message): the very same IR object again (the usual
+        # case: translation reuses the IR of unchanged objects) is found without hashing
+        # it, which for a frozen dataclass means hashing every field, recursively
+        self._ids: dict[tuple[str, int], tuple[object, Message]] = {}
+        self._ids_previous: dict[tuple[str, int], tuple[object, Message]] = {}
         self.hits = 0
         self.misses = 0
 
     def begin(self) -> None:
         """Start a build: what the last build used stays available, the rest is dropped."""
-        if self._current:
+        if self._current or self._ids:
             self._previous = self._current
+            self._ids_previous = self._ids
         self._current = {}
+        self._ids = {}
+
+    def _known(self, id_key: tuple[str, int], value: object) -> Message | None:
+        known = self._ids.get(id_key) or self._ids_previous.get(id_key)
+        if known is None or known[0] is not value:
+            return None
+        self.hits += 1
+        self._ids[id_key] = known
+        return known[1]
 
     def get(self, kind: str, value: Hashable, make: Callable[[], M]) -> M:
         """The message for `value` (an IR object), made by `make` unless already known."""
+        id_key = (kind, id(value))
+        known = self._known(id_key, value)
+        if known is not None:
+            return known
         key = (kind, value)
         try:
             found = self._current.get(key)
@@ -51,7 +70,18 @@ class BuildMemo:
             else:
                 self.hits += 1
             self._current[key] = found
+        self._ids[id_key] = (value, found)
         return found
 
+    def find(self, kind: str, value: object) -> Message | None:
+        """For values cheap to build but costly to hash (routes): the message kept for the
+        very same object by this or the last build, or None (then build it and `keep`)."""
+        return self._known((kind, id(value)), value)
+
+    def keep(self, kind: str, value: object, message: Message) -> None:
+        self.misses += 1
+        self._ids[(kind, id(value))] = (value, message)
+
     def __len__(self) -> int:
-        return len(self._current)
+        """IR objects this build asked for."""
+        return len(self._ids)

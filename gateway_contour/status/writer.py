@@ -23,13 +23,15 @@ import anyio
 
 from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
 from gateway_contour.providers.kubernetes.discovery import ApiResource
-from gateway_contour.status.merge import ROUTE_KINDS, merge_status
+from gateway_contour.status.merge import SHARED_LISTS, merge_status
 from gateway_contour.status.report import StatusReport
-from gateway_contour.store.objects import KubeObject, ObjectKey, Snapshot, key_of
+from gateway_contour.store.objects import KubeObject, ObjectKey, Snapshot
 
 log = logging.getLogger(__name__)
 
 MAX_CONFLICT_RETRIES = 5
+# objects compared between two yields to the event loop
+YIELD_EVERY = 256
 
 
 def now_rfc3339() -> str:
@@ -65,6 +67,10 @@ class StatusWriter:
         # key -> (resourceVersion our last write replaced, what that write made: its new
         # resourceVersion and status); see `_fresher`
         self._written: dict[ObjectKey, tuple[str, KubeObject]] = {}
+        # key -> (desired status, live status) last found in agreement: the same two objects
+        # again need no comparison (translation hands out the very same desired status for
+        # an unchanged route, the store the very same live object)
+        self._settled: dict[ObjectKey, tuple[Any, Any]] = {}
 
     def _fresher(self, key: ObjectKey, live: KubeObject) -> KubeObject:
         """`live`, or what our own last write made of it when `live` is the version that
@@ -88,32 +94,43 @@ class StatusWriter:
     def _stale_route_entries(
         self, report: StatusReport, snapshot: Snapshot
     ) -> dict[ObjectKey, dict[str, Any]]:
-        """Routes that carry a status entry of ours but are no longer ours: clear it."""
+        """Routes (and policies) that carry a status entry of ours but are no longer ours:
+        clear it."""
         out: dict[ObjectKey, dict[str, Any]] = {}
-        for kind in ROUTE_KINDS:
+        for kind, (list_field, _ref) in SHARED_LISTS.items():
             for obj in snapshot.objects(kind):
-                key = key_of(obj)
+                meta = obj["metadata"]
+                key = ObjectKey(kind, meta.get("namespace") or "", meta["name"])
                 if key in report.statuses:
                     continue
-                parents = (obj.get("status") or {}).get("parents") or []
-                if any(p.get("controllerName") == self.controller_name for p in parents):
-                    out[key] = {"parents": []}
+                entries = (obj.get("status") or {}).get(list_field) or []
+                if any(p.get("controllerName") == self.controller_name for p in entries):
+                    out[key] = {list_field: []}
         return out
 
     async def write(self, report: StatusReport, snapshot: Snapshot) -> WriteStats:
         stats = WriteStats()
         desired_all = {**self._stale_route_entries(report, snapshot), **report.statuses}
         self._written = {k: v for k, v in self._written.items() if k in desired_all}
+        if len(self._settled) > len(desired_all):
+            self._settled = {k: v for k, v in self._settled.items() if k in desired_all}
         now = now_rfc3339()
         async with anyio.create_task_group() as tg:
-            for key, desired in desired_all.items():
+            for n, (key, desired) in enumerate(desired_all.items(), 1):
+                if n % YIELD_EVERY == 0:
+                    await anyio.sleep(0)  # xDS pushes go first: they are what users wait for
                 live = snapshot.get(key.kind, key.namespace, key.name)
                 if live is None or key.kind not in self.resources:
                     continue
                 live = self._fresher(key, live)
                 # most objects already say it: skip them here, without a task each
                 status = live.get("status")
+                settled = self._settled.get(key)
+                if settled is not None and settled[0] is desired and settled[1] is status:
+                    stats.skipped += 1
+                    continue
                 if merge_status(key.kind, desired, status, self.controller_name, now) is None:
+                    self._settled[key] = (desired, status)
                     stats.skipped += 1
                     continue
                 tg.start_soon(self._write_one, key, desired, live, stats)

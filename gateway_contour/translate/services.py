@@ -67,7 +67,9 @@ class ServiceIndex:
         self._snapshot = snapshot
         self._memo = memo
         self._slices: dict[tuple[str, str], list[KubeObject]] | None = None
-        self._cache: dict[tuple[str, str, int, UpstreamTLS | None], Cluster] = {}
+        self._cache: dict[
+            tuple[str, str, int, UpstreamTLS | None, UpstreamProtocol | None], Cluster
+        ] = {}
 
     def service(self, namespace: str, name: str) -> KubeObject | None:
         return self._snapshot.get("Service", namespace, name)
@@ -78,12 +80,15 @@ class ServiceIndex:
         name: str,
         service_port: Mapping[str, Any],
         tls: UpstreamTLS | None = None,
+        protocol: UpstreamProtocol | None = None,
     ) -> Cluster:
+        """The cluster of a Service port; `protocol` overrides the port's appProtocol (gRPC
+        backends are HTTP/2 whatever the port says)."""
         port = int(service_port["port"])
-        key = (namespace, name, port, tls)
+        key = (namespace, name, port, tls, protocol)
         cached = self._cache.get(key)
         if cached is None:
-            protocol = upstream_protocol(service_port)
+            protocol = protocol or upstream_protocol(service_port)
             cached = Cluster(
                 name=cluster_name(namespace, name, port, protocol, tls),
                 service=f"{namespace}/{name}",
@@ -99,6 +104,19 @@ class ServiceIndex:
         endpoints are always read from this one)."""
         namespace, _, name = cluster.service.partition("/")
         service = self.service(namespace, name)
+        memo = self._memo
+        if memo is not None:
+            slices = self._slices_of(namespace, name)
+            found = memo.for_cluster(cluster.name, service, slices)
+            if found is None:
+                found = self._cluster_endpoints(cluster, service, namespace, name)
+                memo.keep_for_cluster(cluster.name, service, slices, found)
+            return found
+        return self._cluster_endpoints(cluster, service, namespace, name)
+
+    def _cluster_endpoints(
+        self, cluster: Cluster, service: KubeObject | None, namespace: str, name: str
+    ) -> ClusterEndpoints:
         service_port = find_service_port(service, cluster.port) if service else None
         if service_port is None:
             return ClusterEndpoints(cluster=cluster.name)
@@ -149,6 +167,8 @@ def _endpoints_of(slices: list[KubeObject], port_name: str) -> tuple[Endpoint, .
 
 def _slice_port(slice_: KubeObject, port_name: str) -> int | None:
     for entry in dicts(slice_.get("ports")):
-        if text(entry.get("name")) == port_name and isinstance(entry.get("port"), int):
-            return int(entry["port"])
+        port = entry.get("port")
+        if text(entry.get("name")) == port_name and isinstance(port, int):
+            # anything but a TCP/UDP port number (a broken slice from a file) is no endpoint
+            return port if 0 < port < 65536 and not isinstance(port, bool) else None
     return None

@@ -142,6 +142,9 @@ class AdsStream:
             state.accepted_version = state.pending_version
             self.stats.acks += 1
             self.stats.notify()
+            log.debug(
+                "%s stream %d ACK %s", self.protocol, self.id, state.type_url.rpartition(".")[2]
+            )
 
     def close(self) -> None:
         """End the stream from the server side (the RPC then completes with OK)."""
@@ -243,6 +246,7 @@ class AdsStream:
                 return False
             self.stats.responses += 1
             self.stats.notify()
+            log.debug("%s stream %d sent %s", self.protocol, self.id, type_url.rpartition(".")[2])
         return held
 
     def _routes_unsettled(self, fleet: FleetSnapshot) -> bool:

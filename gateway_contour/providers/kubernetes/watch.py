@@ -181,6 +181,7 @@ class KindWatcher:
             log.debug("%r: ignoring event type %s", self, kind)
             return new_rv
         if changed:
+            log.debug("%s %s changed", kind, key_of(obj))
             self.on_change(self.resource.kind)
         return new_rv
 

@@ -58,3 +58,28 @@ def test_same_bytes_with_or_without_a_memo_and_the_memo_stays_bounded() -> None:
     size = len(memo)
     build_resources(two_fleets(), memo)
     assert len(memo) == size  # one build's worth, not one per build
+
+
+def test_the_same_ir_again_builds_nothing_and_a_new_route_builds_only_itself() -> None:
+    """Translation hands out the very same IR objects for unchanged sources: found by
+    identity, nothing is built again; a route added to a host is the only thing built (the
+    other routes of its host are copied from the last build)."""
+    memo = BuildMemo()
+    ir = two_fleets()
+    first = build_resources(ir, memo)
+    misses = memo.misses
+    assert serialized(build_resources(ir, memo)) == serialized(first)
+    assert memo.misses == misses
+    gateway = ir.gateways[0]
+    listener = gateway.listeners[0]
+    host = listener.virtual_hosts[0]
+    extra = dataclasses.replace(host.routes[0], name="added")
+    grown = dataclasses.replace(host, routes=(*host.routes, extra))
+    listener = dataclasses.replace(listener, virtual_hosts=(grown, *listener.virtual_hosts[1:]))
+    gateway = dataclasses.replace(gateway, listeners=(listener, *gateway.listeners[1:]))
+    changed = dataclasses.replace(ir, gateways=(gateway, *ir.gateways[1:]))
+    assert serialized(build_resources(changed, memo)) == serialized(build_resources(changed))
+    assert memo.misses == misses + 1  # the added route's message, nothing else
+    misses_now = memo.misses
+    build_resources(changed, memo)
+    assert memo.misses == misses_now

@@ -1,9 +1,7 @@
 """build_resources: fleets get exactly what they reference, shared messages are built once,
-output is deterministic, type URLs are right, and a 10k-route build stays fast."""
+output is deterministic, type URLs are right, and 10k routes fit one configuration."""
 
 from __future__ import annotations
-
-import time
 
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.endpoint.v3 import endpoint_pb2
@@ -194,15 +192,9 @@ def big_ir(hosts: int = 100, per_host: int = 100) -> IR:
     return IR(gateways=(Gateway("default/web", (listener,)),), clusters=clusters)
 
 
-def test_ten_thousand_routes_build_fast() -> None:
-    ir = big_ir()
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        resources = build_resources(ir)
-        best = min(best, time.perf_counter() - start)
+def test_ten_thousand_routes_in_one_route_configuration() -> None:
+    """All 10k routes in the listener's one RouteConfiguration (how fast: `make bench`)."""
+    resources = build_resources(big_ir())
     config = resources["default/web"][ROUTE]["http-80"]
     assert isinstance(config, route_pb2.RouteConfiguration)
     assert sum(len(vh.routes) for vh in config.virtual_hosts) == 10_000
-    # measured ~0.12 s on the 2-core dev machine; the budget is "well under 1 s"
-    assert best < 0.6, f"10k-route build took {best:.3f}s"

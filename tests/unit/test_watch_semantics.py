@@ -3,7 +3,7 @@ plays the API server's side of each exchange (pages with continue tokens, bookma
 an ERROR event or as the HTTP status, an expired continue token, a watch ended at once,
 transport errors), and the tests check what the provider asked for and what it stored.
 
-These live beside the real-API-server tests they back up; they start no process.
+They back up the real-API-server tests of tests/k8s; they start no process.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, ht
 from gateway_contour.providers.kubernetes.discovery import ApiResource
 from gateway_contour.providers.kubernetes.leader import LeaderElector
 from gateway_contour.providers.kubernetes.watch import KindWatcher
+from gateway_contour.status import writer as writer_module
 from gateway_contour.status.report import StatusReport
 from gateway_contour.status.writer import StatusWriter
 from gateway_contour.store.objects import ObjectKey, Snapshot
@@ -221,6 +222,60 @@ async def test_an_unreachable_api_server_is_a_retryable_failure_not_a_crash() ->
     stats = await writer.write(report, snapshot)
     assert (stats.writes, stats.failures, stats.retryable) == (0, 1, 1)
     assert writer.total.retryable == 1
+
+
+class RecordingStatusApi:
+    """Accepts every status PUT and answers with a new resourceVersion."""
+
+    def __init__(self) -> None:
+        self.puts: list[dict[str, Any]] = []
+
+    async def request(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+        assert method == "PUT" and path.endswith("/status")
+        self.puts.append(body)
+        rv = str(100 + len(self.puts))
+        return {**body, "metadata": {**body["metadata"], "resourceVersion": rv}}
+
+
+async def test_a_settled_status_is_not_compared_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the live status says what is desired, the same desired object and the same live
+    object are skipped without merging them again (a thousand unchanged routes cost no
+    comparison per rebuild); anything else is compared and written as before."""
+    api = RecordingStatusApi()
+    writer = StatusWriter(cast(KubeClient, api), {"HTTPRoute": ROUTES}, "ctl")
+    merges: list[ObjectKey] = []
+    real_merge = writer_module.merge_status
+
+    def counting_merge(kind: str, *args: Any) -> Any:
+        merges.append(kind)
+        return real_merge(kind, *args)
+
+    monkeypatch.setattr(writer_module, "merge_status", counting_merge)
+    key = ObjectKey("HTTPRoute", "ns", "a")
+    parent = {"parentRef": {"name": "gw"}, "controllerName": "ctl", "conditions": []}
+    desired = {"parents": [parent]}
+    report = StatusReport({key: desired})
+    live = {"kind": "HTTPRoute", **route("a", 5)}
+
+    stats = await writer.write(report, Snapshot({"HTTPRoute": {("ns", "a"): live}}))
+    assert (stats.writes, len(api.puts)) == (1, 1)
+    # the watch brings our write back: one comparison finds it settled
+    written = {**live, "metadata": {**live["metadata"], "resourceVersion": "101"}}
+    written["status"] = api.puts[0]["status"]
+    settled = Snapshot({"HTTPRoute": {("ns", "a"): written}})
+    merges.clear()
+    assert (await writer.write(report, settled)).skipped == 1
+    assert len(merges) == 1
+    merges.clear()
+    stats = await writer.write(report, settled)
+    assert (stats.skipped, stats.writes, merges) == (1, 0, [])
+    # an equal but new desired status is compared (and still needs no write)
+    stats = await writer.write(StatusReport({key: {"parents": [dict(parent)]}}), settled)
+    assert (stats.skipped, stats.writes, len(merges)) == (1, 0, 1)
+    # a different desired status is written
+    moved = {"parents": [{**parent, "parentRef": {"name": "other"}}]}
+    stats = await writer.write(StatusReport({key: moved}), settled)
+    assert (stats.writes, len(api.puts)) == (1, 2)
 
 
 # --------------------------------------------------------------------------- Lease

@@ -204,6 +204,9 @@ def run_suite(
         flags += [f"--run-test={args.test}", f"--supported-features={','.join(features)}"]
     if local:
         flags.append("--cleanup-base-resources=false")  # the cluster is thrown away anyway
+        # GatewayStaticAddresses: host mode binds any loopback address, and no interface
+        # here holds TEST-NET-1 (RFC 5737)
+        flags += ["--usable-address=127.1.0.1", "--unusable-address=192.0.2.1"]
     command = [
         str(suite),
         "-test.run=^TestConformance$",

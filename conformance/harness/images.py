@@ -1,8 +1,8 @@
 """Container image -> local program: the one table of what the node agent can run.
 
 Every image the suite's manifests name is here. echo-basic is the suite's own backend, built
-from the pinned module's source (conformance/build.sh); the other entries say why they are not
-run for real.
+from the pinned module's source (conformance/build.sh); coredns is stood in for by a local
+whoami-only DNS server (the other entries say why).
 """
 
 from __future__ import annotations
@@ -15,10 +15,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("CONFORMANCE_CACHE", REPO / ".cache" / "conformance")) / "current"
-
-# A process that does nothing until it is stopped: stands in for images whose function the
-# profiles we run do not exercise, so that their Pods still become Ready.
-PLACEHOLDER = [sys.executable, "-c", "import signal; signal.pause()"]
 
 
 @dataclass(frozen=True)
@@ -47,12 +43,13 @@ IMAGES: dict[str, Program] = {
         ready_port=_echo_basic_port,
         note="built from sigs.k8s.io/gateway-api/conformance/echo-basic",
     ),
-    # Only the GATEWAY-UDP tests send traffic to it, and its Corefile forwards to public
-    # resolvers (8.8.8.8), which we must never contact: a placeholder keeps its Pod Ready.
+    # GATEWAY-UDP queries it (foo.bar.com, a `whoami` zone of its Corefile); the Corefile
+    # forwards every other name to public resolvers, which we must never contact: a local
+    # whoami-only DNS server reads the same Corefile and refuses the rest.
     "registry.k8s.io/coredns/coredns": Program(
-        argv=lambda _args: list(PLACEHOLDER),
+        argv=lambda args: [sys.executable, str(Path(__file__).with_name("dns_whoami.py")), *args],
         ready_port=lambda _env: None,
-        note="placeholder: UDP profile only, and it would forward DNS off the machine",
+        note="conformance/harness/dns_whoami.py: whoami zones answered, nothing forwarded",
     ),
     # echo-advanced is used by the mesh manifests only (not a Gateway profile).
 }

@@ -4,7 +4,8 @@ Every cluster is EDS over ADS with `service_name` = the cluster name, so endpoin
 only touch ClusterLoadAssignments. Protocol: h2c and h2 set HTTP/2 explicitly through
 `HttpProtocolOptions`; upstream TLS becomes an `UpstreamTlsContext` whose CA comes over SDS
 (or from the system bundle, `SYSTEM_CA_BUNDLE`) and whose peer must present one of the
-expected SANs (the SNI when the IR names none, as Gateway API BackendTLSPolicy requires).
+expected SANs (the SNI when the IR names none, as Gateway API BackendTLSPolicy requires);
+with `verify` off (Contour's upstream-protocol annotations) there is no validation at all.
 Health checks are HTTP; circuit breakers set the default-priority thresholds.
 """
 
@@ -87,7 +88,9 @@ def upstream_tls(tls: UpstreamTLS, protocol: UpstreamProtocol) -> tls_pb2.Upstre
         matchers.append(dns_san_matcher(tls.sni))
     validation = common_pb2.CertificateValidationContext(match_typed_subject_alt_names=matchers)
     common = tls_pb2.CommonTlsContext()
-    if tls.ca_secret is None:
+    if not tls.verify:
+        pass  # encryption only: no validation context, any certificate is accepted
+    elif tls.ca_secret is None:
         validation.trusted_ca.filename = SYSTEM_CA_BUNDLE
         common.validation_context.CopyFrom(validation)
     else:

@@ -66,8 +66,16 @@ def fleet_dir_name(fleet: str) -> str:
     return fleet.replace("/", "_")
 
 
+# protobuf map fields: MessageToDict gives them in hash order, which varies between runs
+_MAP_FIELDS = frozenset({"typed_per_filter_config", "typed_extension_protocol_options"})
+
+
 def _plain(value: Any, redact: bool) -> Any:
     if isinstance(value, dict):
+        value = {
+            k: dict(sorted(v.items())) if k in _MAP_FIELDS and isinstance(v, dict) else v
+            for k, v in value.items()
+        }
         return {
             k: _digest(v)
             if redact and k in _SECRET_VALUE_KEYS and isinstance(v, str)

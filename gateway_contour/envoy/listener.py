@@ -2,9 +2,10 @@
 
 HTTP: one filter chain with an HttpConnectionManager that loads its routes over RDS (ADS),
 named after the listener. The connection manager trusts the peer address as the client
-(`use_remote_address`), normalizes paths, strips any port from Host (Gateway API ignores the
-port when matching hostnames), and lists websocket upgrades as disabled so that routes asking
-for websockets enable them one by one.
+(`use_remote_address`), normalizes paths, keeps the Host header as the client sent it, port
+included (Gateway API wants the backend to see it; route configurations ignore the port when
+matching hostnames), and lists websocket upgrades as disabled so that routes asking for
+websockets enable them one by one.
 
 HTTPS / TLS: a `tls_inspector` reads the SNI and each server name gets its own filter chain
 matched on `server_names` ("*" is the chain with no server name, used when nothing else
@@ -17,12 +18,16 @@ not go with its SNI (clients that coalesced connections retry on a new one), and
 listener's change re-sends one small route configuration. A passthrough host's chain has no
 TLS context and a tcp_proxy; a host with both `tls` and `passthrough` terminates TLS and
 proxies TCP. A server name already used on the listener is skipped (Envoy rejects identical
-chain matches).
+chain matches). A host with `fallback_tls` is served on its own chain and also on the "*"
+chain, which then presents the fallback certificate (HTTPProxy's enableFallbackCertificate).
 
 TCP: one chain with a tcp_proxy. UDP: a UDP socket with a udp_proxy listener filter.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
 
 from envoy.config.core.v3 import address_pb2, base_pb2
 from envoy.config.listener.v3 import listener_components_pb2 as lc
@@ -40,6 +45,9 @@ from google.protobuf import wrappers_pb2
 from gateway_contour.envoy import names
 from gateway_contour.envoy.common import ads_config_source, dns_san_matcher, pack, sds_secret
 from gateway_contour.envoy.l4 import tcp_proxy_filter, udp_proxy_filter
+from gateway_contour.envoy.memo import BuildMemo
+from gateway_contour.envoy.ratelimit import rate_limit_http_filter, uses_rate_limit
+from gateway_contour.envoy.rbac import rbac_http_filter, uses_ip_filter
 from gateway_contour.envoy.route import route_configuration, sni_route_configuration, uses_cors
 from gateway_contour.ir.model import Listener, Protocol, TLSServer, VirtualHost
 
@@ -53,7 +61,9 @@ _TLS_VERSIONS = {
 RouteConfigs = list[route_pb2.RouteConfiguration]
 
 
-def listener(ir_listener: Listener) -> tuple[listener_pb2.Listener | None, RouteConfigs]:
+def listener(
+    ir_listener: Listener, memo: BuildMemo | None = None
+) -> tuple[listener_pb2.Listener | None, RouteConfigs]:
     """The Envoy Listener for an IR listener and the route configurations it refers to.
 
     None when the listener has nothing to serve (a TLS listener without hosts, a TCP/UDP
@@ -61,9 +71,9 @@ def listener(ir_listener: Listener) -> tuple[listener_pb2.Listener | None, Route
     """
     protocol = ir_listener.protocol
     if protocol is Protocol.HTTP:
-        return _http_listener(ir_listener)
+        return _http_listener(ir_listener, memo)
     if protocol in (Protocol.HTTPS, Protocol.TLS):
-        out, routes = _tls_listener(ir_listener)
+        out, routes = _tls_listener(ir_listener, memo)
         return (out if out.filter_chains else None), routes
     if protocol is Protocol.TCP:
         return _tcp_listener(ir_listener), []
@@ -98,21 +108,34 @@ def served_virtual_hosts(ir_listener: Listener) -> list[VirtualHost]:
     return out
 
 
-def _http_listener(ir_listener: Listener) -> tuple[listener_pb2.Listener, RouteConfigs]:
+def _http_listener(
+    ir_listener: Listener, memo: BuildMemo | None
+) -> tuple[listener_pb2.Listener, RouteConfigs]:
     out = _base(ir_listener)
     route_name = names.http_route_config(ir_listener.name)
     hosts = served_virtual_hosts(ir_listener)
-    hcm = http_connection_manager(ir_listener.name, route_name, cors=uses_cors(hosts))
+    hcm = http_connection_manager(ir_listener.name, route_name, cors=uses_cors(hosts), hosts=hosts)
     out.filter_chains.append(lc.FilterChain(filters=[hcm]))
-    return out, [route_configuration(route_name, hosts, scheme="http")]
+    return out, [route_configuration(route_name, hosts, scheme="http", memo=memo)]
 
 
-def http_connection_manager(stat_prefix: str, route_config_name: str, cors: bool) -> lc.Filter:
+def http_connection_manager(
+    stat_prefix: str,
+    route_config_name: str,
+    cors: bool,
+    hosts: Sequence[VirtualHost] = (),
+) -> lc.Filter:
+    """`hosts` (the virtual hosts of the route configuration) decide which optional
+    filters are installed: RBAC for IP filters, local_ratelimit for rate limits."""
     filters = []
     if cors:
         filters.append(
             hcm_pb2.HttpFilter(name=names.CORS_FILTER, typed_config=pack(cors_pb2.Cors()))
         )
+    if uses_ip_filter(hosts):
+        filters.append(rbac_http_filter())
+    if uses_rate_limit(hosts):
+        filters.append(rate_limit_http_filter())
     filters.append(
         hcm_pb2.HttpFilter(name=names.ROUTER_FILTER, typed_config=pack(router_pb2.Router()))
     )
@@ -123,7 +146,6 @@ def http_connection_manager(stat_prefix: str, route_config_name: str, cors: bool
         http_filters=filters,
         use_remote_address=wrappers_pb2.BoolValue(value=True),
         normalize_path=wrappers_pb2.BoolValue(value=True),
-        strip_any_host_port=True,
         upgrade_configs=[
             hcm_pb2.HttpConnectionManager.UpgradeConfig(
                 upgrade_type="websocket", enabled=wrappers_pb2.BoolValue(value=False)
@@ -133,7 +155,9 @@ def http_connection_manager(stat_prefix: str, route_config_name: str, cors: bool
     return lc.Filter(name=names.HCM_FILTER, typed_config=pack(config))
 
 
-def _tls_listener(ir_listener: Listener) -> tuple[listener_pb2.Listener, RouteConfigs]:
+def _tls_listener(
+    ir_listener: Listener, memo: BuildMemo | None
+) -> tuple[listener_pb2.Listener, RouteConfigs]:
     out = _base(ir_listener)
     out.listener_filters.append(
         lc.ListenerFilter(
@@ -148,6 +172,7 @@ def _tls_listener(ir_listener: Listener) -> tuple[listener_pb2.Listener, RouteCo
         group = chains.setdefault(server_name, [])
         if not group or (group[0].passthrough is None and vh.passthrough is None):
             group.append(vh)
+    _add_fallback_hosts(chains, served_virtual_hosts(ir_listener))
     routes: RouteConfigs = []
     for server_name, group in chains.items():
         first = group[0]
@@ -166,12 +191,29 @@ def _tls_listener(ir_listener: Listener) -> tuple[listener_pb2.Listener, RouteCo
         else:
             route_name = names.sni_route_config(ir_listener.name, server_name)
             chain.filters.append(
-                http_connection_manager(ir_listener.name, route_name, cors=uses_cors(group))
+                http_connection_manager(
+                    ir_listener.name, route_name, cors=uses_cors(group), hosts=group
+                )
             )
             elsewhere = [name for name in chains if name != server_name]
-            routes.append(sni_route_configuration(route_name, group, elsewhere))
+            routes.append(sni_route_configuration(route_name, group, elsewhere, memo))
         out.filter_chains.append(chain)
     return out, routes
+
+
+def _add_fallback_hosts(chains: dict[str, list[VirtualHost]], hosts: list[VirtualHost]) -> None:
+    """Hosts with `fallback_tls` also join the default chain, presenting that TLS (the chain
+    is made for them when no "*" host has one; a terminating "*" host keeps its own)."""
+    joining = [
+        dataclasses.replace(vh, tls=vh.fallback_tls, sni=names.DEFAULT_SNI)
+        for vh in hosts
+        if vh.fallback_tls is not None and vh.tls is not None and vh.passthrough is None
+    ]
+    if not joining:
+        return
+    group = chains.setdefault(names.DEFAULT_SNI, [])
+    if not group or group[0].passthrough is None:
+        group.extend(joining)
 
 
 def downstream_tls(tls: TLSServer) -> tls_pb2.DownstreamTlsContext:

@@ -114,7 +114,7 @@ def _fleet(gw: Gateway, shared: _Shared) -> FleetResources:
     cert_refs: set[str] = set()
     ca_refs: set[str] = set()
     for ir_listener in gw.listeners:
-        msg, route_configs = build_listener(ir_listener)
+        msg, route_configs = build_listener(ir_listener, shared.memo)
         if msg is None:
             continue
         listeners[msg.name] = msg
@@ -178,6 +178,8 @@ def _collect_refs(
     for vh in served_virtual_hosts(ir_listener):
         if tls_listener and vh.tls is not None:
             cert_refs.update(vh.tls.secrets)
+            if vh.fallback_tls is not None:
+                cert_refs.update(vh.fallback_tls.secrets)
             if vh.tls.client_validation is not None:
                 ca_refs.add(vh.tls.client_validation.ca_secret)
         if tls_listener and vh.passthrough is not None:

@@ -2,8 +2,9 @@
 
 Each IR VirtualHost becomes an Envoy VirtualHost whose domains are its hostname ("*" for any
 host, "*.example.com" as an Envoy suffix wildcard, which like Gateway API matches one or more
-labels and not the bare domain). Ports never need listing: the connection manager strips the
-port from Host before matching. A hostname that already appeared in the same configuration is
+labels and not the bare domain). Ports never need listing: `ignore_port_in_host_matching`
+matches the Host header without its port (Gateway API ignores it), while the header itself
+reaches the backend unchanged. A hostname that already appeared in the same configuration is
 skipped (Envoy rejects duplicate domains; the translator should never produce one).
 
 Routes keep IR order (the translator sorts them by precedence). See `route_match` for matches
@@ -14,6 +15,7 @@ of the virtual host or route, for the CORS filter the listener installs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.config.route.v3 import route_pb2
@@ -21,12 +23,17 @@ from envoy.extensions.filters.http.cors.v3 import cors_pb2
 
 from gateway_contour.envoy import names
 from gateway_contour.envoy.common import add_header_options, glob_matcher, pack
+from gateway_contour.envoy.memo import BuildMemo
+from gateway_contour.envoy.ratelimit import LOCAL_RATELIMIT_FILTER, rate_limit_per_route
+from gateway_contour.envoy.rbac import RBAC_FILTER, rbac_per_route
 from gateway_contour.envoy.route_action import fill_direct_response, fill_forward, fill_redirect
 from gateway_contour.envoy.route_match import fill_route_match
 from gateway_contour.ir.model import (
     CORSPolicy,
     DirectResponse,
     Forward,
+    IPFilter,
+    LocalRateLimit,
     PathMatchKind,
     Redirect,
     Route,
@@ -35,29 +42,35 @@ from gateway_contour.ir.model import (
 
 
 def route_configuration(
-    name: str, virtual_hosts: Iterable[VirtualHost], scheme: str = "http"
+    name: str,
+    virtual_hosts: Iterable[VirtualHost],
+    scheme: str = "http",
+    memo: BuildMemo | None = None,
 ) -> route_pb2.RouteConfiguration:
     """`scheme` is what clients speak on this listener ("http" or "https"): redirects use it
     to decide whether a port is the scheme's default."""
-    out = route_pb2.RouteConfiguration(name=name)
+    out = route_pb2.RouteConfiguration(name=name, ignore_port_in_host_matching=True)
     seen: set[str] = set()
     for vh in virtual_hosts:
         if vh.hostname in seen:
             continue
         seen.add(vh.hostname)
-        fill_virtual_host(out.virtual_hosts.add(), vh, scheme)
+        fill_virtual_host(out.virtual_hosts.add(), vh, scheme, memo)
     return out
 
 
 def sni_route_configuration(
-    name: str, hosts: Sequence[VirtualHost], elsewhere: Iterable[str] = ()
+    name: str,
+    hosts: Sequence[VirtualHost],
+    elsewhere: Iterable[str] = (),
+    memo: BuildMemo | None = None,
 ) -> route_pb2.RouteConfiguration:
     """The route configuration of one TLS-terminating chain: its hosts, then a host answering
     421 Misdirected Request for the server names of the other chains (`elsewhere`) and,
     unless the chain has a "*" host, for any other host. A client that reuses a connection
     for a host served under another SNI (HTTP/2 coalescing under a shared or wildcard
     certificate) is told to open a new one instead of getting this chain's answer."""
-    out = route_configuration(name, hosts, scheme="https")
+    out = route_configuration(name, hosts, scheme="https", memo=memo)
     served = {vh.hostname for vh in hosts}
     domains = sorted({d for d in elsewhere if d not in served and d != names.DEFAULT_SNI})
     if names.DEFAULT_SNI not in served:
@@ -76,14 +89,31 @@ def virtual_host(vh: VirtualHost, scheme: str = "http") -> rc.VirtualHost:
     return out
 
 
-def fill_virtual_host(out: rc.VirtualHost, vh: VirtualHost, scheme: str) -> None:
+def fill_virtual_host(
+    out: rc.VirtualHost, vh: VirtualHost, scheme: str, memo: BuildMemo | None = None
+) -> None:
+    """With `memo`, the Envoy route of an IR route seen in the last build (the very same
+    object: translation reuses the routes of unchanged objects) is copied, not built."""
     out.name = vh.name
     out.domains.append(vh.hostname)
     routes = out.routes
-    for r in vh.routes:
-        fill_route(routes.add(), r, scheme)
+    if memo is None:
+        for r in vh.routes:
+            fill_route(routes.add(), r, scheme)
+    else:
+        kind = f"route/{scheme}"
+        for r in vh.routes:
+            known = memo.find(kind, r)
+            if known is None:
+                # built in place and kept: the next build copies it from this configuration
+                made = routes.add()
+                fill_route(made, r, scheme)
+                memo.keep(kind, r, made)
+            else:
+                routes.append(known)
     if vh.cors:
         out.typed_per_filter_config[names.CORS_FILTER].CopyFrom(pack(cors_policy(vh.cors)))
+    _fill_access_policies(out.typed_per_filter_config, vh.ip_filter, vh.rate_limit)
 
 
 def route(r: Route, scheme: str = "http") -> rc.Route:
@@ -117,6 +147,18 @@ def fill_route(out: rc.Route, r: Route, scheme: str) -> None:
         )
     if r.cors:
         out.typed_per_filter_config[names.CORS_FILTER].CopyFrom(pack(cors_policy(r.cors)))
+    _fill_access_policies(out.typed_per_filter_config, r.ip_filter, r.rate_limit)
+
+
+def _fill_access_policies(
+    out: Any, ip_filter: IPFilter | None, rate_limit: LocalRateLimit | None
+) -> None:
+    """IP filters and local rate limits: per-filter config for the RBAC and local_ratelimit
+    filters the listener installs (see envoy/rbac.py, envoy/ratelimit.py)."""
+    if ip_filter:
+        out[RBAC_FILTER].CopyFrom(pack(rbac_per_route(ip_filter)))
+    if rate_limit:
+        out[LOCAL_RATELIMIT_FILTER].CopyFrom(pack(rate_limit_per_route(rate_limit)))
 
 
 def cors_policy(cors: CORSPolicy) -> cors_pb2.CorsPolicy:
@@ -126,6 +168,8 @@ def cors_policy(cors: CORSPolicy) -> cors_pb2.CorsPolicy:
         allow_headers=",".join(cors.allow_headers),
         expose_headers=",".join(cors.expose_headers),
     )
+    # a preflight from an origin the policy does not allow is answered here, not forwarded
+    out.forward_not_matching_preflights.value = False
     if cors.allow_credentials:
         out.allow_credentials.value = True
     if cors.max_age is not None:

@@ -5,9 +5,12 @@
   with no positive weight the route answers `unavailable_status` as a direct response). The
   invalid share goes to `names.BLACKHOLE_CLUSTER`, which no fleet defines, and
   `cluster_not_found_response_code` turns it into `unavailable_status` (500, 404 or 503).
-- Redirect -> `RedirectAction`. The HTTP connection manager strips the port from Host
-  (`strip_any_host_port`), so a redirect carries a port only when one is set and it is not the
-  default port of the resulting scheme (Gateway API: well-known ports are omitted).
+- Redirect -> `RedirectAction`. A redirect carries a port only when one is set and it is not
+  the default port of the resulting scheme (Gateway API: well-known ports are omitted), or
+  `keep_port` says to write it anyway. Envoy builds the Location host from the request's Host,
+  which keeps any port the client put there unless `port_redirect` replaces it (or the scheme
+  changes and it is the old scheme's default): hence `keep_port` on listeners whose clients
+  send a port.
 - DirectResponse -> `DirectResponseAction`.
 - Rewrites: hostname (or a request header filter setting Host) -> `host_rewrite_literal`;
   ReplaceFullPath -> `regex_rewrite` of the whole path; ReplacePrefixMatch -> `prefix_rewrite`
@@ -15,7 +18,8 @@
 - Timeouts: request -> `timeout` (0 disables it), idle -> `idle_timeout`, backend_request ->
   `retry_policy.per_try_timeout` (a retry policy with zero retries when no retries are set).
 - Retries -> `retry_policy`; mirrors -> `request_mirror_policies` (percent as a runtime
-  fraction per million); websocket -> a per-route `upgrade_configs` override.
+  fraction per million); websocket -> a per-route `upgrade_configs` override; hash
+  policies -> `hash_policy` (keys for ring-hash/maglev clusters).
 
 Builders fill the Route's sub-messages in place (see `route_match` for why).
 """
@@ -33,6 +37,7 @@ from gateway_contour.envoy.common import add_header_options, host_from_modifier,
 from gateway_contour.ir.model import (
     DirectResponse,
     Forward,
+    HashPolicy,
     Mirror,
     PathRewrite,
     PathRewriteKind,
@@ -112,7 +117,8 @@ def fill_redirect(
         out.host_redirect = redirect.hostname
     scheme = redirect.scheme or listener_scheme
     port = redirect.port
-    if port is not None and not redirect.strip_port and _DEFAULT_PORTS.get(scheme) != port:
+    default = _DEFAULT_PORTS.get(scheme) == port
+    if port is not None and not redirect.strip_port and (redirect.keep_port or not default):
         out.port_redirect = port
     path = redirect.path
     if path is not None:
@@ -201,6 +207,8 @@ def _fill_policies(out: rc.RouteAction, route: Route, segments: bool) -> None:
         fill_retry_policy(out.retry_policy, route.retry, timeouts)
     for mirror in route.mirrors:
         fill_mirror_policy(out.request_mirror_policies.add(), mirror)
+    for policy in route.hash_policies:
+        fill_hash_policy(out.hash_policy.add(), policy)
     if route.websocket:
         upgrade = out.upgrade_configs.add()
         upgrade.upgrade_type = _WEBSOCKET
@@ -226,6 +234,20 @@ def fill_retry_policy(
             set_duration(out.retry_back_off.base_interval, retry.backoff_base)
     if per_try is not None and per_try > 0:
         set_duration(out.per_try_timeout, per_try)
+
+
+def fill_hash_policy(out: rc.RouteAction.HashPolicy, policy: HashPolicy) -> None:
+    if policy.header:
+        out.header.header_name = policy.header
+    elif policy.query_parameter:
+        out.query_parameter.name = policy.query_parameter
+    elif policy.cookie:
+        out.cookie.name = policy.cookie
+        out.cookie.path = "/"
+        out.cookie.ttl.SetInParent()  # a zero TTL: Envoy sets a session cookie when missing
+    elif policy.source_ip:
+        out.connection_properties.source_ip = True
+    out.terminal = policy.terminal
 
 
 def fill_mirror_policy(out: rc.RouteAction.RequestMirrorPolicy, mirror: Mirror) -> None:

@@ -20,18 +20,21 @@ Gateway API
     endpoints come from EndpointSlices.
 Ingress
     All Ingresses of our class are merged into the listeners of one implicit `Gateway`
-    (port 80, and 443 when any Ingress has TLS). Each rule host is a `VirtualHost`; paths
-    become `Route`s (Exact -> exact, Prefix -> segment prefix, ImplementationSpecific ->
-    string prefix or regex); the default backend is a catch-all route in the `*` host;
-    `spec.tls` gives the virtual host its `TLSServer`. Contour's annotations map onto route
-    policies (timeouts, retries, websocket) and cluster settings (protocol, circuit breakers).
+    shared with HTTPProxy (`translate/legacy.py`: plain HTTP, and HTTPS when any Ingress
+    has TLS). Each rule host is a `VirtualHost`; paths become `Route`s (Exact -> exact,
+    Prefix -> segment prefix, ImplementationSpecific -> string prefix or regex); rules
+    without a host and the default backend are routes of the `*` host, which every plain
+    HTTP host also serves after its own; `spec.tls` gives the host a `TLSServer` on the
+    HTTPS listener. Contour's annotations map onto route policies (timeouts, retries,
+    websocket, redirects) and cluster settings (protocol, upstream TLS, circuit breakers).
 HTTPProxy
     A root HTTPProxy is one `VirtualHost` (with `TLSServer` when `virtualhost.tls` is set, or
     `passthrough` for TLS passthrough); included proxies contribute routes with their include
     conditions prepended to the match. `services` become weighted clusters, `mirror` services
     become `Mirror`s, `requestHeadersPolicy`/`responseHeadersPolicy` become `HeaderModifier`s,
     `pathRewritePolicy` a `Rewrite`, `tcpproxy` a `TCPProxy`, `loadBalancerPolicy` a cluster
-    `lb_policy`, health checks a `HealthCheck`.
+    `lb_policy`, health checks a `HealthCheck`, `ipAllowPolicy`/`ipDenyPolicy` an `IPFilter`
+    and `rateLimitPolicy.local` a `LocalRateLimit` (on the virtual host or the route).
 
 Conventions: tuples everywhere (hashable, deterministic order); names are stable and
 derived, never random; secrets are referenced by name and carried in `IR.secrets`.
@@ -140,6 +143,10 @@ class Redirect:
     status_code: int = 302
     # scheme change without explicit port: drop the port (Gateway API rule)
     strip_port: bool = False
+    # write `port` into Location even when it is the scheme's default: the client's Host
+    # carries a port of its own (a listener off its scheme's default port), which Envoy
+    # would otherwise keep
+    keep_port: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +229,51 @@ class CORSPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class HashPolicy:
+    """One key for consistent hashing (clusters with a RING_HASH or MAGLEV lb_policy): a
+    request header, a query parameter, a cookie (a session cookie `cookie` is set on the
+    response when the request has none), or the client's source IP. With `terminal`, later
+    keys are not consulted once this one yields a hash."""
+
+    header: str | None = None
+    query_parameter: str | None = None
+    cookie: str | None = None
+    source_ip: bool = False
+    terminal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IPRule:
+    """A client address range. `peer`: the address of the TCP peer itself; otherwise the
+    remote client address (which honours X-Forwarded-For from trusted hops)."""
+
+    cidr: str  # "10.0.0.0/8", "192.168.1.7/32", "::1/128"
+    peer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IPFilter:
+    """Who may send requests: with `allow` only matching clients, with `deny` everyone but
+    matching clients (403 otherwise). A route's filter replaces its virtual host's."""
+
+    allow: tuple[IPRule, ...] = ()
+    deny: tuple[IPRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRateLimit:
+    """A token bucket per Envoy: `requests` per `unit` seconds plus `burst`; requests over
+    the limit get `status` and `response_headers`. A route's limit replaces its virtual
+    host's."""
+
+    requests: int
+    unit: int = 1  # seconds
+    burst: int = 0
+    status: int = 429
+    response_headers: tuple[HeaderValue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """One match and what to do with it, with its per-route policies.
 
@@ -240,6 +292,9 @@ class Route:
     retry: RetryPolicy | None = None
     cors: CORSPolicy | None = None
     websocket: bool = False
+    ip_filter: IPFilter | None = None
+    rate_limit: LocalRateLimit | None = None
+    hash_policies: tuple[HashPolicy, ...] = ()
     source: str = ""
 
 
@@ -268,11 +323,17 @@ class TLSServer:
 class TCPProxy:
     clusters: tuple[WeightedCluster, ...]
     idle_timeout: float | None = None
+    # summed weight of backends that could not be resolved: that share of connections is
+    # refused (Gateway API)
+    invalid_weight: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class UDPProxy:
+    """Datagram sessions split over `clusters` by weight (`invalid_weight`: dropped)."""
+
     clusters: tuple[WeightedCluster, ...]
+    invalid_weight: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +344,9 @@ class VirtualHost:
     (the hostname of the Gateway listener owning the host, "*" for the default chain), or of
     its own hostname when `sni` is None. Hosts sharing an `sni` share a chain; a request whose
     Host belongs to another chain is answered 421 Misdirected Request. With `passthrough`
-    set, TLS is not terminated and the connection goes to that TCP proxy.
+    set, TLS is not terminated and the connection goes to that TCP proxy. With `fallback_tls`
+    set (HTTPProxy's fallback certificate), a terminating host is also served on the default
+    chain ("*": clients sending no SNI, or one no chain matches), which presents that TLS.
     """
 
     name: str
@@ -293,6 +356,9 @@ class VirtualHost:
     passthrough: TCPProxy | None = None
     cors: CORSPolicy | None = None
     sni: str | None = None
+    ip_filter: IPFilter | None = None
+    rate_limit: LocalRateLimit | None = None
+    fallback_tls: TLSServer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +429,9 @@ class UpstreamTLS:
     subject_alt_names: tuple[str, ...] = ()  # DNS names
     client_secret: str | None = None  # client certificate presented to the backend
     subject_alt_uris: tuple[str, ...] = ()  # URI SANs (e.g. SPIFFE IDs)
+    # False: encrypt without checking the backend's certificate (Contour's
+    # upstream-protocol.tls/h2 Service annotations without HTTPProxy validation)
+    verify: bool = True
 
 
 @dataclass(frozen=True, slots=True)

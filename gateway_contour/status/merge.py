@@ -1,9 +1,9 @@
 """Desired status + live status -> the status to write, or None when nothing changes.
 
 Pure. Rules the spec gives: a condition keeps its lastTransitionTime while its status stays
-the same; route `status.parents` entries of other controllers are left alone (we own only the
-entries with our controllerName); everything else in the status of the kinds we own
-(GatewayClass, Gateway) is ours.
+the same; route `status.parents` and policy `status.ancestors` entries of other controllers
+are left alone (we own only the entries with our controllerName); everything else in the
+status of the kinds we own (GatewayClass, Gateway, ListenerSet) is ours.
 """
 
 from __future__ import annotations
@@ -12,6 +12,13 @@ import copy
 from typing import Any
 
 ROUTE_KINDS = frozenset({"HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"})
+# policies: their status is one entry per ancestor (Gateway) and controller
+POLICY_KINDS = frozenset({"BackendTLSPolicy"})
+# kind -> (the status list shared between controllers, the reference field of its entries)
+SHARED_LISTS = {
+    **{kind: ("parents", "parentRef") for kind in ROUTE_KINDS},
+    **{kind: ("ancestors", "ancestorRef") for kind in POLICY_KINDS},
+}
 
 
 def _with_times(
@@ -49,8 +56,8 @@ def _timed_block(desired: dict[str, Any], live: dict[str, Any] | None, now: str)
     return out
 
 
-def _parent_key(entry: dict[str, Any]) -> tuple[Any, ...]:
-    ref = entry.get("parentRef", {})
+def _entry_key(entry: dict[str, Any], ref_field: str) -> tuple[Any, ...]:
+    ref = entry.get(ref_field) or {}
     fields = ("group", "kind", "namespace", "name", "sectionName", "port")
     return (*(ref.get(f) for f in fields), entry.get("controllerName"))
 
@@ -64,24 +71,28 @@ def merge_status(
 ) -> dict[str, Any] | None:
     """The full status to write, or None when the live status already says it."""
     live = live or {}
-    if kind in ROUTE_KINDS:
-        live_parents = live.get("parents") or []
+    shared = SHARED_LISTS.get(kind)
+    if shared is not None:
+        list_field, ref_field = shared
+        live_entries = live.get(list_field) or []
         ours_live = {
-            _parent_key(p): p for p in live_parents if p.get("controllerName") == controller_name
+            _entry_key(p, ref_field): p
+            for p in live_entries
+            if p.get("controllerName") == controller_name
         }
-        others = [p for p in live_parents if p.get("controllerName") != controller_name]
+        others = [p for p in live_entries if p.get("controllerName") != controller_name]
         ours = [
             {
                 **p,
                 "conditions": _with_times(
                     p.get("conditions", []),
-                    ours_live.get(_parent_key(p), {}).get("conditions"),
+                    ours_live.get(_entry_key(p, ref_field), {}).get("conditions"),
                     now,
                 ),
             }
-            for p in desired.get("parents", [])
+            for p in desired.get(list_field, [])
         ]
-        merged = {**live, "parents": others + ours}
+        merged = {**live, list_field: others + ours}
     else:
         merged = _timed_block(desired, live, now)
     # most objects already say what we want: compare first, and copy (the merged status

@@ -1,5 +1,6 @@
 """Golden tests for translation: each tests/golden/<case>/in.yaml translates to the IR in
-ir.yaml and the statuses in status.yaml. `pytest --update-golden` rewrites the outputs.
+ir.yaml and the statuses in status.yaml (translation options: case_options.py).
+`pytest --update-golden` rewrites the outputs.
 
 Case directories may hold other outputs (xds/*.yaml, owned by another test file); this test
 reads and writes only its own two files.
@@ -14,7 +15,8 @@ import pytest
 from gateway_contour.ir.serialize import dump_yaml, ir_to_yaml
 from gateway_contour.providers.files import load_text
 from gateway_contour.store.objects import Snapshot
-from gateway_contour.translate import TranslateOptions, translate
+from gateway_contour.translate import translate
+from tests.golden.case_options import options_of
 
 CASES_DIR = Path(__file__).parent
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "in.yaml").is_file())
@@ -22,7 +24,7 @@ CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "in.yaml").is_file())
 
 def render(case_dir: Path) -> dict[str, str]:
     loaded = load_text((case_dir / "in.yaml").read_text(), "in.yaml")
-    ir, report = translate(Snapshot.of(loaded.objects), TranslateOptions())
+    ir, report = translate(Snapshot.of(loaded.objects), options_of(case_dir))
     report.problems[:0] = loaded.problems
     return {"ir.yaml": ir_to_yaml(ir), "status.yaml": dump_yaml(report.to_data())}
 

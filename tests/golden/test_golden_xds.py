@@ -20,7 +20,8 @@ from gateway_contour.envoy.resources import Resources, build_resources
 from gateway_contour.envoy.validate import validate_fleets
 from gateway_contour.providers.files import load_text
 from gateway_contour.store.objects import Snapshot
-from gateway_contour.translate import TranslateOptions, translate
+from gateway_contour.translate import translate
+from tests.golden.case_options import options_of
 
 CASES_DIR = Path(__file__).parent
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "in.yaml").is_file())
@@ -29,7 +30,7 @@ CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "in.yaml").is_file())
 @cache
 def resources_of(case: str) -> Resources:
     loaded = load_text((CASES_DIR / case / "in.yaml").read_text(), "in.yaml")
-    ir, _ = translate(Snapshot.of(loaded.objects), TranslateOptions())
+    ir, _ = translate(Snapshot.of(loaded.objects), options_of(CASES_DIR / case))
     return build_resources(ir)
 
 

@@ -543,7 +543,8 @@ class KubeCluster:
             status, crd = self.request(
                 "GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
             )
-            conditions = crd.get("status", {}).get("conditions", []) if status == 200 else []
+            # status.conditions may be null while the CRD is being set up
+            conditions = (crd.get("status") or {}).get("conditions") or [] if status == 200 else []
             return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
         _wait_until(f"CRD {name} Established", established, self.apiserver, timeout)

@@ -1,4 +1,11 @@
-from gateway_contour.provisioner.addresses import LoopbackAllocator
+"""Host-mode addresses: loopback allocation, static addresses and which ones are usable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway_contour.provisioner.addresses import HostAddresses, LoopbackAllocator
+from gateway_contour.store.objects import Snapshot
 
 
 def test_addresses_are_distinct_sticky_and_reused_after_release() -> None:
@@ -12,3 +19,49 @@ def test_addresses_are_distinct_sticky_and_reused_after_release() -> None:
     third = alloc.assign(["ns/b", "ns/c", "ns/d"])
     assert third["ns/d"] == "127.0.2.1"
     assert len(set(third.values())) == 3
+
+
+def test_static_addresses_win_and_are_not_allocated_to_others() -> None:
+    alloc = LoopbackAllocator(first="127.0.1.1")
+    out = alloc.assign(["ns/a", "ns/b"], static={"ns/a": "127.0.1.2", "ns/b": "127.0.1.1"})
+    assert out == {"ns/a": "127.0.1.2", "ns/b": "127.0.1.1"}
+    out = alloc.assign(["ns/a", "ns/c"], static={"ns/a": "127.0.1.2"})
+    assert out["ns/a"] == "127.0.1.2"
+    assert out["ns/c"] not in ("127.0.1.2",)
+
+
+def test_host_addresses_usable_only_when_bindable() -> None:
+    host = HostAddresses()
+    assert host.usable("IPAddress", "127.1.0.1")  # any loopback address
+    assert host.usable("IPAddress", "::1")
+    assert not host.usable("IPAddress", "192.0.2.1")  # TEST-NET-1: no interface holds it
+    assert not host.usable("IPAddress", "not an address")
+    assert not host.usable("Hostname", "gateway.example.com")
+
+
+def test_static_addresses_of_our_gateways() -> None:
+    snapshot = Snapshot.of(
+        [
+            {
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "GatewayClass",
+                "metadata": {"name": "ours"},
+                "spec": {"controllerName": "me"},
+            },
+            _gateway(
+                "a", "ours", [{"value": "192.0.2.1"}, {"type": "IPAddress", "value": "127.1.0.1"}]
+            ),
+            _gateway("b", "ours", [{"type": "Hostname", "value": "gw.example.com"}]),
+            _gateway("c", "theirs", [{"value": "127.1.0.2"}]),
+        ]
+    )
+    assert HostAddresses().static_addresses(snapshot, "me") == {"ns/a": "127.1.0.1"}
+
+
+def _gateway(name: str, gateway_class: str, addresses: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": "ns"},
+        "spec": {"gatewayClassName": gateway_class, "addresses": addresses, "listeners": []},
+    }

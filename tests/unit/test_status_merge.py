@@ -67,3 +67,29 @@ def test_route_parents_of_other_controllers_are_kept() -> None:
     assert merge_status("HTTPRoute", {"parents": [mine]}, out, ME, T1) is None
     # our parent goes away: our entry is removed, theirs stays
     assert merge_status("HTTPRoute", {"parents": []}, out, ME, T1) == {"parents": [theirs]}
+
+
+def test_policy_ancestors_of_other_controllers_kept_and_ours_timed() -> None:
+    other = {
+        "ancestorRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "x"},
+        "controllerName": "example.com/other",
+        "conditions": [{**cond("Accepted", "False"), "lastTransitionTime": T0}],
+    }
+    ours = {
+        "ancestorRef": {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "namespace": "infra",
+            "name": "gw",
+        },
+        "controllerName": ME,
+        "conditions": [cond("Accepted", "True"), cond("ResolvedRefs", "True")],
+    }
+    first = merge_status("BackendTLSPolicy", {"ancestors": [ours]}, {"ancestors": [other]}, ME, T0)
+    assert first is not None
+    assert first["ancestors"][0] == other
+    assert [c["lastTransitionTime"] for c in first["ancestors"][1]["conditions"]] == [T0, T0]
+    assert merge_status("BackendTLSPolicy", {"ancestors": [ours]}, first, ME, T1) is None
+    # no longer ours: our entry goes, the other controller's stays
+    cleared = merge_status("BackendTLSPolicy", {"ancestors": []}, first, ME, T1)
+    assert cleared == {"ancestors": [other]}

@@ -4,20 +4,24 @@ unexpected error while translating one object is reported as a problem and does 
 the others.
 
 Module map: `defaults` (CRD defaults), `gatewayclass`, `gateway` + `listeners` (+ `selectors`,
-`hostnames`, `certificates`, `frontend_tls`), `httproute` (attachment, status) + `rules`
-(compilation, with `matches`, `filters`, `backends`), `listenersets` (ListenerSet),
+`hostnames`, `certificates`, `frontend_tls`), `attach` (parentRefs to listeners, Accepted
+reasons, parent status: every route kind), `httproute` (HTTP attachment) + `rules`
+(compilation, with `matches`, `filters`, `backends`), `grpcroute` (GRPCRoute through the
+same attachment, with `grpc_matches`; `kind_conflicts`: the two kinds sharing a hostname),
+`l4routes` (TLSRoute, TCPRoute, UDPRoute) + `l4table` (their listeners), `listenersets`
+(ListenerSet),
 `backend_tls` (BackendTLSPolicy), `conditions` (names).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway_contour.ir.model import Cluster
 from gateway_contour.status.report import StatusReport
-from gateway_contour.store.objects import Snapshot, key_of
+from gateway_contour.store.objects import KubeObject, ObjectKey, Snapshot, key_of
 from gateway_contour.translate.builder import IRBuilder
 from gateway_contour.translate.cache import TranslationCache
 from gateway_contour.translate.data import dicts, mapping, text
@@ -26,17 +30,28 @@ from gateway_contour.translate.gatewayapi.backends import BackendResolver, Refer
 from gateway_contour.translate.gatewayapi.certificates import CertificateResolver
 from gateway_contour.translate.gatewayapi.defaults import (
     gateway_with_defaults,
+    grpcroute_with_defaults,
     httproute_with_defaults,
 )
 from gateway_contour.translate.gatewayapi.frontend_tls import FrontendValidation
 from gateway_contour.translate.gatewayapi.gateway import GatewayState, gateway_state
 from gateway_contour.translate.gatewayapi.gatewayclass import our_gateway_classes
+from gateway_contour.translate.gatewayapi.grpcroute import translate_grpcroute
 from gateway_contour.translate.gatewayapi.httproute import RouteContext, translate_httproute
+from gateway_contour.translate.gatewayapi.kind_conflicts import KindConflicts
+from gateway_contour.translate.gatewayapi.l4routes import translate_l4_routes
 from gateway_contour.translate.gatewayapi.listenersets import attach_listener_sets
+from gateway_contour.translate.gatewayapi.replay import Attachment, ListenerPlaces, Recorder
+from gateway_contour.translate.gatewayapi.rules import CompiledRoute
 from gateway_contour.translate.options import TranslateOptions
 from gateway_contour.translate.services import ServiceIndex
 
 log = logging.getLogger(__name__)
+
+RouteTranslator = Callable[
+    [KubeObject, BackendResolver, RouteContext, CompiledRoute | None],
+    tuple[dict[str, Any] | None, CompiledRoute | None],
+]
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -88,14 +103,6 @@ def translate_gateway_api(
         if not builder.has_cluster(cluster.name):
             builder.add_cluster(cluster, services.endpoints(cluster))
 
-    ctx = RouteContext(
-        gateways=gateways,
-        foreign_gateways=foreign,
-        namespace_labels=namespace_labels,
-        add_cluster=add_cluster,
-        controller_name=options.controller_name,
-        listener_sets={(ls.namespace, ls.name): ls for ls in listener_sets},
-    )
     policies = BackendTLSPolicies(snapshot)
     if cache is not None:
         cache.depend("backend-tls", policies.fingerprint())
@@ -105,9 +112,20 @@ def translate_gateway_api(
         for service in used:
             gateways_of_service.setdefault(service, set()).add((gateway.namespace, gateway.name))
 
-    ctx.note_services = note_services
+    ctx = RouteContext(
+        gateways=gateways,
+        foreign_gateways=foreign,
+        namespace_labels=namespace_labels,
+        effects=Recorder(ListenerPlaces(gateways), add_cluster, note_services),
+        controller_name=options.controller_name,
+        listener_sets={(ls.namespace, ls.name): ls for ls in listener_sets},
+    )
     resolver = BackendResolver(services, grants, policies)
-    _translate_httproutes(snapshot, resolver, ctx, report, cache)
+    seen: set[tuple[str, str, str]] = set()
+    _translate_routes(_http_routes(snapshot, ctx), resolver, ctx, report, cache, seen)
+    if cache is not None:
+        cache.retain(seen)
+    translate_l4_routes(snapshot, BackendResolver(services, grants), ctx, report)
     for secret in policies.secrets():
         builder.add_secret(secret)
     _backend_tls_status(policies, gateways_of_service, options.controller_name, report)
@@ -153,32 +171,74 @@ def _backend_tls_status(
             report.set(key_of(policy.obj), policy.status(controller_name))
 
 
-def _translate_httproutes(
-    snapshot: Snapshot,
+# the route kinds compiled into HTTP routes: kind -> (CRD defaults, translation)
+_ROUTE_KINDS: dict[str, tuple[Callable[[KubeObject], KubeObject], RouteTranslator]] = {
+    "HTTPRoute": (httproute_with_defaults, translate_httproute),
+    "GRPCRoute": (grpcroute_with_defaults, translate_grpcroute),
+}
+
+
+def _http_routes(snapshot: Snapshot, ctx: RouteContext) -> list[tuple[str, KubeObject]]:
+    """(kind, route) of every HTTPRoute and GRPCRoute, in the order to attach them.
+
+    With both kinds present, an HTTPRoute and a GRPCRoute may not share a hostname on a
+    listener and the older wins (`kind_conflicts`): they are attached oldest first, and
+    their attachments are not replayed (they depend on the other routes)."""
+    routes = [(kind, obj) for kind in _ROUTE_KINDS for obj in snapshot.objects(kind)]
+    if all(snapshot.objects(kind) for kind in _ROUTE_KINDS):
+        ctx.kind_conflicts = KindConflicts()
+        routes.sort(key=_age)
+    return routes
+
+
+def _age(entry: tuple[str, KubeObject]) -> tuple[str, str, str]:
+    meta = entry[1]["metadata"]
+    return (str(meta.get("creationTimestamp") or ""), meta["namespace"], meta["name"])
+
+
+def _translate_routes(
+    routes: list[tuple[str, KubeObject]],
     resolver: BackendResolver,
     ctx: RouteContext,
     report: StatusReport,
     cache: TranslationCache | None,
+    seen: set[tuple[str, str, str]],
 ) -> None:
-    seen: set[tuple[str, str, str]] = set()
-    for obj in snapshot.objects("HTTPRoute"):
+    recorder = ctx.effects
+    replayable = ctx.kind_conflicts is None
+    for kind, obj in routes:
+        with_defaults, translate_route = _ROUTE_KINDS[kind]
         meta = obj["metadata"]
-        key = ("HTTPRoute", meta["namespace"], meta["name"])
+        key = ObjectKey(kind, meta["namespace"], meta["name"])
         seen.add(key)
         cached = cache.get(key, obj) if cache is not None else None
         try:
-            if cached is not None:
-                defaulted, compiled = cached
+            if cache is not None and cached is not None:
+                defaulted, compiled, attachment = cached
+                if (
+                    replayable
+                    and attachment is not None
+                    and attachment.epoch == cache.attachment_epoch
+                ):
+                    # the route and all it attaches to are unchanged: do what it did
+                    recorder.replay(attachment)
+                    if attachment.status is not None:
+                        report.set(key, attachment.status)
+                    continue
             else:
-                defaulted, compiled = httproute_with_defaults(obj), None
-            status, compiled = translate_httproute(defaulted, resolver, ctx, compiled)
-            if cache is not None and (cached is None or cached[1] is not compiled):
-                cache.put(key, obj, (defaulted, compiled))
+                defaulted, compiled = with_defaults(obj), None
+            recorder.effects = [] if cache is not None and replayable else None
+            status, compiled = translate_route(defaulted, resolver, ctx, compiled)
+            if cache is not None and recorder.effects is not None:
+                attachment = Attachment(cache.attachment_epoch, tuple(recorder.effects), status)
+                cache.put(key, obj, (defaulted, compiled, attachment))
+            elif cache is not None:
+                cache.put(key, obj, (defaulted, compiled, None))  # keep the compilation
         except Exception as err:  # one broken object must not break the others
-            log.exception("translating %s", key_of(obj))
-            report.problem(str(key_of(obj)), f"internal error while translating: {err!r}")
+            log.exception("translating %s", key)
+            report.problem(str(key), f"internal error while translating: {err!r}")
             continue
+        finally:
+            recorder.effects = None
         if status is not None:
-            report.set(key_of(obj), status)
-    if cache is not None:
-        cache.retain(seen)
+            report.set(key, status)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway_contour.ir.model import Cluster
+from gateway_contour.ir.model import Cluster, UpstreamProtocol
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate.data import dicts, mapping, text
 from gateway_contour.translate.gatewayapi import conditions as c
@@ -17,6 +17,8 @@ from gateway_contour.translate.services import (
     ServiceIndex,
     find_service_port,
 )
+
+GRPC_ROUTE = "GRPCRoute"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,9 @@ class BackendResolver:
                 if policy.tls is None:
                     return Resolved()  # unusable policy: fail rather than send plaintext
                 tls = policy.tls
-        cluster = self._services.cluster(namespace, name, service_port, tls)
+        protocol = None
+        if route_kind == GRPC_ROUTE:  # gRPC is HTTP/2, in clear text or over TLS
+            protocol = UpstreamProtocol.H2 if tls is not None else UpstreamProtocol.H2C
+        cluster = self._services.cluster(namespace, name, service_port, tls, protocol)
         websocket = text(service_port.get("appProtocol")) in WEBSOCKET_APP_PROTOCOLS
         return Resolved(cluster=cluster, websocket=websocket)

@@ -9,13 +9,12 @@ Deeper checks (key matches certificate, expiry) belong to the certs package.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
 from gateway_contour.ir.model import Secret
 from gateway_contour.store.objects import Snapshot
+from gateway_contour.translate.data import secret_bytes
 from gateway_contour.translate.gatewayapi import conditions as c
 from gateway_contour.translate.gatewayapi.backends import ReferenceGrants
 
@@ -93,7 +92,7 @@ class CertificateResolver:
         secret = self._snapshot.get("Secret", namespace, name)
         if secret is None:
             return (REASON_INVALID_CERTIFICATE_REF, f"Secret {where} not found")
-        cert, key = _field(secret, "tls.crt"), _field(secret, "tls.key")
+        cert, key = secret_bytes(secret, "tls.crt"), secret_bytes(secret, "tls.key")
         if cert is None or key is None:
             return (
                 REASON_INVALID_CERTIFICATE_REF,
@@ -110,17 +109,3 @@ class CertificateResolver:
                 f"Secret {where}: tls.key is not a PEM private key",
             )
         return Secret(name=where, cert_chain=cert, private_key=key)
-
-
-def _field(secret: dict[str, Any], key: str) -> bytes | None:
-    string_data = secret.get("stringData") or {}
-    if isinstance(string_data, dict) and isinstance(string_data.get(key), str):
-        return str(string_data[key]).encode()
-    data = secret.get("data") or {}
-    value = data.get(key) if isinstance(data, dict) else None
-    if not isinstance(value, str):
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None

@@ -9,7 +9,8 @@ Defaults applied: Gateway listeners' allowedRoutes.namespaces.from Same, allowed
 group, tls.mode Terminate, certificateRefs group "" kind Secret; HTTPRoute parentRefs group
 gateway.networking.k8s.io kind Gateway, rules [] -> one rule, matches [] -> PathPrefix "/",
 path type PathPrefix value "/", header and query match type Exact, backendRefs group ""
-kind Service weight 1, requestRedirect statusCode 302, requestMirror backendRef group/kind.
+kind Service weight 1, requestRedirect statusCode 302, requestMirror backendRef group/kind;
+GRPCRoute the same for parentRefs, backendRefs and filters, method and header match type Exact.
 
 Semantic defaults that are not in the schema (a parentRef's namespace is the route's) are the
 translator's business, not this module's. This runs for every route on every rebuild, so it
@@ -40,6 +41,18 @@ def _list(value: Any, fn: Callable[[Data], Data]) -> Any:
                     out = list(value)
                 out[i] = new
     return value if out is None else out
+
+
+def _lists(obj: Data, fields: tuple[tuple[str, Callable[[Data], Data]], ...]) -> Data:
+    """`obj` with `_list(obj[key], fn)` for each (key, fn) whose list is present."""
+    out = obj
+    for key, fn in fields:
+        value = obj.get(key)
+        if value is not None:
+            new = _list(value, fn)
+            if new is not value:
+                out = _set(out, key, new)
+    return out
 
 
 def _set(obj: Data, key: str, value: Any) -> Data:
@@ -142,13 +155,7 @@ def _rule(rule: Data) -> Data:
     new_matches = _list(matches, _match) if matches else [_match({})]
     if new_matches is not matches:
         out = _set(out, "matches", new_matches)
-    for key, fn in (("filters", _filter), ("backendRefs", _http_backend_ref)):
-        value = rule.get(key)
-        if value is not None:
-            new = _list(value, fn)
-            if new is not value:
-                out = _set(out, key, new)
-    return out
+    return _lists(out, (("filters", _filter), ("backendRefs", _http_backend_ref)))
 
 
 def _http_backend_ref(ref: Data) -> Data:
@@ -174,13 +181,7 @@ def _match(match: Data) -> Data:
         if new_path["value"] is None:
             new_path["value"] = "/"
         out = _set(out, "path", new_path)
-    for key in ("headers", "queryParams"):
-        value = match.get(key)
-        if value is not None:
-            new = _list(value, _exact_type)
-            if new is not value:
-                out = _set(out, key, new)
-    return out
+    return _lists(out, (("headers", _exact_type), ("queryParams", _exact_type)))
 
 
 def _exact_type(item: Data) -> Data:
@@ -198,3 +199,41 @@ def _filter(filter_: Data) -> Data:
         if new_ref is not ref:
             return _set(filter_, "requestMirror", _set(mirror, "backendRef", new_ref))
     return filter_
+
+
+# ---------------------------------------------------------------- GRPCRoute
+
+
+def grpcroute_with_defaults(route: KubeObject) -> KubeObject:
+    """GRPCRoute: parentRefs and backendRefs as for HTTPRoute, method and header match type
+    Exact. A rule without matches stays so (it matches every call); no rules stay none."""
+    spec = route.get("spec")
+    if not isinstance(spec, dict):
+        return route
+    parent_refs = spec.get("parentRefs")
+    new_parent_refs = _list(parent_refs, parent_ref_with_defaults)
+    rules = spec.get("rules")
+    new_rules = _list(rules, _grpc_rule)
+    if new_parent_refs is parent_refs and new_rules is rules:
+        return route
+    new_spec = dict(spec)
+    if parent_refs is not None:
+        new_spec["parentRefs"] = new_parent_refs
+    if rules is not None:
+        new_spec["rules"] = new_rules
+    return _set(route, "spec", new_spec)
+
+
+def _grpc_rule(rule: Data) -> Data:
+    return _lists(
+        rule,
+        (("matches", _grpc_match), ("filters", _filter), ("backendRefs", _http_backend_ref)),
+    )
+
+
+def _grpc_match(match: Data) -> Data:
+    out = match
+    method = match.get("method")
+    if isinstance(method, dict) and method.get("type") is None:
+        out = _set(out, "method", _set(method, "type", "Exact"))
+    return _lists(out, (("headers", _exact_type),))

@@ -10,8 +10,19 @@ from __future__ import annotations
 # The core features of the GATEWAY-HTTP profile.
 CORE = ("Gateway", "HTTPRoute", "ReferenceGrant")
 
-# Extended features of GATEWAY-HTTP that translate/ implements.
+# Every extended feature of GATEWAY-HTTP (38 in v1.6.1), each passed by `make conformance`.
 EXTENDED = (
+    "BackendTLSPolicy",
+    "BackendTLSPolicySANValidation",
+    "GatewayAddressEmpty",
+    "GatewayBackendClientCertificate",
+    "GatewayFrontendClientCertificateValidation",
+    "GatewayFrontendClientCertificateValidationInsecureFallback",
+    "GatewayHTTPListenerIsolation",
+    "GatewayHTTPSListenerDetectMisdirectedRequests",
+    "GatewayInfrastructurePropagation",
+    "GatewayPort8080",
+    "GatewayStaticAddresses",
     "HTTPRoute303RedirectStatusCode",
     "HTTPRoute307RedirectStatusCode",
     "HTTPRoute308RedirectStatusCode",
@@ -20,8 +31,11 @@ EXTENDED = (
     "HTTPRouteBackendRequestHeaderModification",
     "HTTPRouteBackendTimeout",
     "HTTPRouteCORS",
+    "HTTPRouteDestinationPortMatching",
     "HTTPRouteHostRewrite",
     "HTTPRouteMethodMatching",
+    "HTTPRouteNamedRouteRule",
+    "HTTPRouteParentRefPort",
     "HTTPRoutePathRedirect",
     "HTTPRoutePathRewrite",
     "HTTPRoutePortRedirect",
@@ -31,11 +45,22 @@ EXTENDED = (
     "HTTPRouteRequestPercentageMirror",
     "HTTPRouteRequestTimeout",
     "HTTPRouteResponseHeaderModification",
+    "HTTPRouteRetry",
+    "HTTPRouteRetryBackendTimeout",
+    "HTTPRouteRetryConnectionError",
     "HTTPRouteSchemeRedirect",
+    "ListenerSet",
 )
 
+# GATEWAY-GRPC: its core feature and its extended one (translate/gatewayapi/grpcroute.py).
+GRPC = ("GRPCRoute", "GRPCRouteNamedRouteRule")
+
+# GATEWAY-TLS, GATEWAY-TCP, GATEWAY-UDP: their route kinds and TLSRoute's two extended modes
+# (translate/gatewayapi/l4routes.py).
+L4 = ("TCPRoute", "TLSRoute", "TLSRouteModeMixed", "TLSRouteModeTerminate", "UDPRoute")
+
 # The spec wants the list sorted by name; it holds at most 64 entries.
-SUPPORTED_FEATURES = tuple(sorted(set(CORE + EXTENDED)))
+SUPPORTED_FEATURES = tuple(sorted(set(CORE + EXTENDED + GRPC + L4)))
 
 
 def supported_features_status() -> list[dict[str, str]]:

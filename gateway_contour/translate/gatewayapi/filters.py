@@ -206,7 +206,9 @@ def redirect_for(
 
     The spec's port rule: an explicit port wins; else a new scheme brings its well-known
     port; else the listener's port. The port is left out of Location when it is the
-    well-known port of the resulting scheme.
+    well-known port of the resulting scheme, as long as clients leave the port out of Host
+    (a listener on its scheme's default port); on any other listener Host carries a port,
+    which Envoy keeps unless told another one, so the well-known port is written out.
     """
     scheme = body.get("scheme")
     if scheme is not None and (not isinstance(scheme, str) or scheme not in WELL_KNOWN_PORTS):
@@ -221,7 +223,10 @@ def redirect_for(
 
     if port is None:
         port = WELL_KNOWN_PORTS[scheme] if scheme else listener_port
-    strip = port == WELL_KNOWN_PORTS.get(scheme or listener_scheme)
+    well_known = port == WELL_KNOWN_PORTS.get(scheme or listener_scheme)
+    # (a new hostname replaces Host, port and all)
+    host_has_port = not hostname and listener_port != WELL_KNOWN_PORTS.get(listener_scheme)
+    strip = well_known and not host_has_port
     return Redirect(
         scheme=scheme,
         hostname=hostname or None,
@@ -229,6 +234,7 @@ def redirect_for(
         path=_path_modifier(body.get("path"), match, "redirect"),
         status_code=int(status),
         strip_port=strip,
+        keep_port=well_known and host_has_port,
     )
 
 

@@ -47,6 +47,7 @@ from gateway_contour.translate.gatewayapi.hostnames import (
     hostname_error,
     vhost_order,
 )
+from gateway_contour.translate.gatewayapi.l4table import L4Table
 from gateway_contour.translate.gatewayapi.listeners import ListenerState, validate_listeners
 
 SortKey = tuple[Any, ...]
@@ -76,6 +77,8 @@ class GatewayState:
     routes: dict[int, dict[tuple[str, str], dict[str, tuple[SortKey, Route]]]] = field(
         default_factory=dict
     )
+    # what TLSRoutes, TCPRoutes and UDPRoutes ask of its TLS/TCP/UDP listeners
+    l4: L4Table = field(default_factory=L4Table)
 
     @property
     def full_name(self) -> str:
@@ -97,13 +100,19 @@ class GatewayState:
             on_port = [s for s in every if s.ready and s.port == port]
             # listeners on one port share a protocol family (else they are conflicted)
             protocol = Protocol(on_port[0].protocol)
+            if protocol in (Protocol.TCP, Protocol.UDP):
+                listeners.extend(self.l4.proxy_listeners(port, on_port, address))
+                continue
+            virtual_hosts = self._virtual_hosts(port, on_port)
+            if protocol in (Protocol.HTTPS, Protocol.TLS):
+                virtual_hosts += self.l4.tls_virtual_hosts(on_port)
             listeners.append(
                 Listener(
                     name=f"{protocol.value.lower()}-{port}",
                     address=address,
                     port=port,
                     protocol=protocol,
-                    virtual_hosts=self._virtual_hosts(port, on_port),
+                    virtual_hosts=virtual_hosts,
                 )
             )
         return Gateway(
@@ -206,7 +215,8 @@ class GatewayState:
 
     def _virtual_hosts(self, port: int, on_port: list[ListenerState]) -> tuple[VirtualHost, ...]:
         entries = self.routes.get(port, {})
-        owners = {s.hostname or ANY_HOST: s for s in on_port}
+        # (TLS listeners' hosts come from the l4 table)
+        owners = {s.hostname or ANY_HOST: s for s in on_port if s.protocol != "TLS"}
         hostnames = {h for _, h in entries}
         # every listener hostname gets its host, routes or not: requests for it belong to
         # that listener (404 without routes), never to a less specific listener's routes;
@@ -269,11 +279,11 @@ def gateway_state(
     listeners = validate_listeners(spec.get("listeners"))
     frontend_tls = mapping(spec.get("tls")).get("frontend")
     for listener in listeners:
-        if listener.protocol == "HTTPS" and listener.not_accepted is None:
+        if listener.terminates_tls and listener.not_accepted is None:
             found = certificates.resolve(meta["namespace"], listener.tls)
             listener.certificate_error = found.error
             listener.secrets = found.secrets
-            if frontend_tls is not None:
+            if frontend_tls is not None and listener.protocol == "HTTPS":
                 _client_validation(
                     listener, frontend.for_port(meta["namespace"], frontend_tls, listener.port)
                 )

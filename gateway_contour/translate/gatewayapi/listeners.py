@@ -1,9 +1,10 @@
 """Gateway listeners: validation, port/hostname conflicts, which routes may attach, and the
 per-listener status.
 
-HTTP and HTTPS (TLS terminated by Envoy) are handled today. A protocol slots in by adding its
-route kinds to `ROUTE_KINDS` and its name to `HANDLED_PROTOCOLS`; certificates are resolved
-by `certificates.py` and the ir Listener is built in `gateway.py`.
+HTTP, HTTPS (TLS terminated by Envoy), TLS (tls.mode Passthrough, or Terminate with TCP
+inside), TCP and UDP are handled. A protocol slots in by adding its route kinds to
+`ROUTE_KINDS` and its name to `HANDLED_PROTOCOLS`; certificates are resolved by
+`certificates.py` and the ir Listener is built in `gateway.py` (TLS/TCP/UDP: `l4table.py`).
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from gateway_contour.translate.gatewayapi.selectors import (
 
 # route kinds a listener of each protocol accepts (group gateway.networking.k8s.io)
 ROUTE_KINDS: Mapping[str, tuple[str, ...]] = {
-    "HTTP": ("HTTPRoute",),
-    "HTTPS": ("HTTPRoute",),
+    "HTTP": ("HTTPRoute", "GRPCRoute"),
+    "HTTPS": ("HTTPRoute", "GRPCRoute"),
     "TLS": ("TLSRoute",),
     "TCP": ("TCPRoute",),
     "UDP": ("UDPRoute",),
 }
 # protocols this translator can program today
-HANDLED_PROTOCOLS = frozenset({"HTTP", "HTTPS"})
+HANDLED_PROTOCOLS = frozenset({"HTTP", "HTTPS", "TLS", "TCP", "UDP"})
 
 # listeners may share a port only within one of these families (TCP and UDP may mix)
 _FAMILY = {"HTTP": "HTTP", "HTTPS": "TLS", "TLS": "TLS", "TCP": "TCP", "UDP": "UDP"}
@@ -70,6 +71,14 @@ class ListenerState:
     def key(self) -> str:
         """Unique among the listeners of a Gateway and its ListenerSets."""
         return f"{self.listener_set}/{self.name}" if self.listener_set else self.name
+
+    @property
+    def terminates_tls(self) -> bool:
+        """Envoy terminates TLS on it (HTTPS, or TLS with tls.mode Terminate): it needs
+        certificates."""
+        if self.protocol == "HTTPS":
+            return True
+        return self.protocol == "TLS" and mapping(self.tls).get("mode") == "Terminate"
 
     @property
     def attachable(self) -> bool:
@@ -176,6 +185,14 @@ def _one_listener(raw: dict[str, Any]) -> ListenerState:
             state.not_accepted = (
                 c.REASON_UNSUPPORTED_VALUE,
                 "an HTTPS listener needs tls with mode Terminate",
+            )
+    elif state.protocol == "TLS":
+        state.tls = raw.get("tls")
+        mode = mapping(state.tls).get("mode")
+        if mode not in ("Terminate", "Passthrough"):
+            state.not_accepted = (
+                c.REASON_UNSUPPORTED_VALUE,
+                f"a TLS listener needs tls.mode Terminate or Passthrough, not {mode!r}",
             )
 
     # (ListenerSet listeners come without CRD defaults applied: read defensively)

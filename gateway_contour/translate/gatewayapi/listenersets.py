@@ -124,7 +124,7 @@ def attach_listener_sets(
         for listener in state.listeners:
             listener.listener_set = f"{state.namespace}/{state.name}"
             listener.home_namespace = state.namespace
-            if listener.protocol == "HTTPS" and listener.not_accepted is None:
+            if listener.terminates_tls and listener.not_accepted is None:
                 found = certificates.resolve(state.namespace, listener.tls, from_kind=KIND)
                 listener.certificate_error = found.error
                 listener.secrets = found.secrets

@@ -69,7 +69,7 @@ def http_match(raw: Any) -> Match:
         raise MatchError("a match must be a mapping")
     return Match(
         path=_path(raw.get("path", {})),
-        headers=tuple(_headers(_list(raw.get("headers"), "headers"))),
+        headers=header_matches(raw.get("headers")),
         query=tuple(_query(_list(raw.get("queryParams"), "queryParams"))),
         method=_method(raw.get("method")),
     )
@@ -101,6 +101,11 @@ def _path(raw: Any) -> PathMatch:
         # "/foo/" and "/foo" are the same segment prefix
         value = value.rstrip("/") or "/"
     return PathMatch(kind, value)
+
+
+def header_matches(raw: Any) -> tuple[HeaderMatch, ...]:
+    """The header matches of an HTTPRouteMatch or a GRPCRouteMatch (the same form)."""
+    return tuple(_headers(_list(raw, "headers")))
 
 
 def _headers(raw: list[Any]) -> list[HeaderMatch]:

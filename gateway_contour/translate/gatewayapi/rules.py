@@ -10,6 +10,7 @@ are collected in `unresolved` and keep their share of the weight as `invalid_wei
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,7 @@ class CompiledRoute:
     # them (BackendTLSPolicy ancestors; None otherwise, to spare 10k empty sets)
     services: set[tuple[str, str]] | None = None
     error: str | None = None  # why the route cannot be programmed (UnsupportedValue)
+    kind: str = KIND  # HTTPRoute, or GRPCRoute (compiled by grpcroute.py)
     _by_listener: dict[tuple[int, str], list[tuple[SortKey, Route]]] = field(default_factory=dict)
 
     def routes_for(self, port: int, scheme: str) -> list[tuple[SortKey, Route]]:
@@ -91,14 +93,15 @@ class CompiledRoute:
         if cached is not None:
             return cached
         out = []
-        source = f"{KIND}/{self.namespace}/{self.name}"
+        source = f"{self.kind}/{self.namespace}/{self.name}"
+        prefix = f"{self.kind.lower()}/{self.namespace}/{self.name}"
         for m in self.matches:
             rule = self.rules[m.rule]
             action: Forward | Redirect = rule.forward
             if rule.filters.redirect is not None:
                 action = redirect_for(rule.filters.redirect, m.match, port, scheme)
             route = Route(
-                name=f"httproute/{self.namespace}/{self.name}/rule/{m.rule}/match/{m.index}",
+                name=f"{prefix}/rule/{m.rule}/match/{m.index}",
                 match=m.match,
                 action=action,
                 request_headers=rule.filters.request_headers,
@@ -116,13 +119,26 @@ class CompiledRoute:
         return out
 
 
-def compile_route(route: KubeObject, resolver: BackendResolver) -> CompiledRoute:
+RuleCompiler = Callable[
+    [CompiledRoute, int, dict[str, Any], tuple[str, str, str], BackendResolver], None
+]
+
+
+def compile_route(
+    route: KubeObject,
+    resolver: BackendResolver,
+    kind: str = KIND,
+    compile_rule: RuleCompiler | None = None,
+) -> CompiledRoute:
+    """Compile a (defaulted) route: its hostnames here, each rule with `compile_rule` (an
+    HTTPRoute rule by default)."""
+    compile_rule = compile_rule or _compile_rule
     meta = route["metadata"]
     spec = route.get("spec") or {}
     namespace, name = meta["namespace"], meta["name"]
     raw_hostnames = spec.get("hostnames") or []
     hostnames = tuple(raw_hostnames) if isinstance(raw_hostnames, list) else ()
-    compiled = CompiledRoute(namespace, name, hostnames)
+    compiled = CompiledRoute(namespace, name, hostnames, kind=kind)
     try:
         if not isinstance(raw_hostnames, list):
             raise RouteError("hostnames must be a list")
@@ -135,7 +151,7 @@ def compile_route(route: KubeObject, resolver: BackendResolver) -> CompiledRoute
         for rule_index, rule in enumerate(_list(spec.get("rules"), "rules")):
             if not isinstance(rule, dict):
                 raise RouteError(f"rule {rule_index} is not a mapping")
-            _compile_rule(compiled, rule_index, rule, age, resolver)
+            compile_rule(compiled, rule_index, rule, age, resolver)
     except (RouteError, MatchError, FilterError) as err:
         compiled.error = str(err)
         # attachment still looks at the hostnames (for the condition's reason): keep the
@@ -161,7 +177,29 @@ def _compile_rule(
             redirect_for(filters.redirect, match, 80, "http")  # validates the filter once
         precedence = (*match_precedence(match), *age, rule_index, match_index)
         compiled.matches.append(CompiledMatch(rule_index, match_index, match, rewrite, precedence))
+    forward, mirrors, websocket = compile_backends(compiled, rule_index, rule, filters, resolver)
+    compiled.rules.append(
+        CompiledRule(
+            filters=filters,
+            forward=forward,
+            mirrors=mirrors,
+            timeouts=_timeouts(rule.get("timeouts"), rule_index),
+            websocket=websocket,
+            retry=_retry(rule.get("retry"), rule_index),
+        )
+    )
 
+
+def compile_backends(
+    compiled: CompiledRoute,
+    rule_index: int,
+    rule: dict[str, Any],
+    filters: RuleFilters,
+    resolver: BackendResolver,
+) -> tuple[Forward, tuple[Mirror, ...], bool]:
+    """A rule's backendRefs and requestMirror filters: its Forward action, its mirrors, and
+    whether a backend speaks WebSocket. Their clusters and unresolved references are noted
+    on `compiled`."""
     clusters: list[WeightedCluster] = []
     invalid_weight = 0
     websocket = False
@@ -178,7 +216,7 @@ def _compile_rule(
             compiled.services.add(
                 (str(ref.get("namespace") or compiled.namespace), str(ref.get("name", "")))
             )
-        resolved = resolver.resolve(ref, KIND, compiled.namespace)
+        resolved = resolver.resolve(ref, compiled.kind, compiled.namespace)
         if resolved.cluster is None:
             if resolved.error is not None:
                 compiled.unresolved.append(resolved.error)
@@ -201,24 +239,15 @@ def _compile_rule(
         if not isinstance(ref, dict):
             raise RouteError(f"rule {rule_index}: requestMirror needs a backendRef")
         percent = mirror_percent(body)
-        resolved = resolver.resolve(ref, KIND, compiled.namespace)
+        resolved = resolver.resolve(ref, compiled.kind, compiled.namespace)
         if resolved.cluster is None:
             if resolved.error is not None:
                 compiled.unresolved.append(resolved.error)
             continue
         compiled.clusters[resolved.cluster.name] = resolved.cluster
         mirrors.append(Mirror(resolved.cluster.name, percent))
-
-    compiled.rules.append(
-        CompiledRule(
-            filters=filters,
-            forward=Forward(clusters=tuple(clusters), invalid_weight=invalid_weight),
-            mirrors=tuple(mirrors),
-            timeouts=_timeouts(rule.get("timeouts"), rule_index),
-            websocket=websocket,
-            retry=_retry(rule.get("retry"), rule_index),
-        )
-    )
+    forward = Forward(clusters=tuple(clusters), invalid_weight=invalid_weight)
+    return forward, tuple(mirrors), websocket
 
 
 def _list(value: Any, what: str) -> list[Any]:

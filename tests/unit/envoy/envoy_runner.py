@@ -9,6 +9,7 @@ import http.server
 import json
 import socket
 import ssl
+import struct
 import subprocess
 import threading
 import time
@@ -27,8 +28,9 @@ class JSONEcho(http.server.BaseHTTPRequestHandler):
     """Answers every request with a JSON body describing it: method, path, headers (names
     lower-cased, repeated ones joined with ","). Query parameters steer the answer:
     `status=N` answers N; `fail=K&key=X` answers `status` (default 500) to the first K
-    requests carrying that key, then 200 (for retries); `resp-<name>=<value>` adds a
-    response header."""
+    requests carrying that key, then 200 (for retries), and with `how=reset` those first K
+    connections are reset without an answer, with `how=slow` answered after `delay`
+    seconds; `resp-<name>=<value>` adds a response header."""
 
     failures: dict[str, int] = {}
     lock = threading.Lock()
@@ -44,6 +46,17 @@ class JSONEcho(http.server.BaseHTTPRequestHandler):
             status = status if status != 200 else 500
             if seen >= int(query["fail"][0]):
                 status = 200
+            elif query.get("how") == ["reset"]:
+                # RST instead of FIN: linger on, with a zero timeout
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.close_connection = True
+                self.connection.close()
+                return
+            elif query.get("how") == ["slow"]:
+                time.sleep(float(query.get("delay", ["1"])[0]))
+                status = 200
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
             key = name.lower()
@@ -56,8 +69,11 @@ class JSONEcho(http.server.BaseHTTPRequestHandler):
                     self.send_header(name[len("resp-") :], value)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body.encode())
+        try:
+            self.end_headers()
+            self.wfile.write(body.encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a slow answer the proxy stopped waiting for
 
     do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = _answer
 

@@ -90,6 +90,12 @@ def routes() -> tuple[Route, ...]:
             ),
         ),
         Route("https", prefix("/redir"), Redirect(scheme="https", port=443, status_code=301)),
+        # what translation makes on a listener off its scheme's default port
+        Route(
+            "https-kept",
+            prefix("/kept"),
+            Redirect(scheme="https", port=443, keep_port=True, status_code=301),
+        ),
         Route(
             "port",
             prefix("/r2"),
@@ -153,9 +159,9 @@ def envoy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]
         server.shutdown()
 
 
-def get(port: int, path: str) -> tuple[int, str, str]:
+def get(port: int, path: str, host: str = "example.com") -> tuple[int, str, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    conn.request("GET", path, headers={"Host": "example.com:1234"})
+    conn.request("GET", path, headers={"Host": host})
     resp = conn.getresponse()
     return resp.status, resp.getheader("location") or "", resp.read().decode()
 
@@ -173,7 +179,7 @@ def get(port: int, path: str) -> tuple[int, str, str]:
         ("/foo/", 200, "", "/xyz/ host=example.com"),
         ("/foo/bar", 200, "", "/xyz/bar host=example.com"),
         ("/full/x?q=2", 200, "", "/replaced?q=2 host=rewritten.example"),
-        # the client's port never leaks into redirects; well-known ports are omitted
+        # well-known ports are omitted
         ("/redir/a?b=1", 301, "https://example.com/redir/a?b=1", ""),
         ("/r2/x", 302, "http://example.com:8080/new/x", ""),
         ("/seg/x", 200, "", "seg"),
@@ -184,6 +190,34 @@ def test_http_semantics(
     envoy: tuple[int, int], path: str, status: int, location: str, body: str
 ) -> None:
     assert get(envoy[0], path) == (status, location, body)
+
+
+def test_port_in_host_matches_and_reaches_the_backend(envoy: tuple[int, int]) -> None:
+    # Gateway API: the port in Host does not count when matching hostnames, and the backend
+    # gets Host as the client sent it
+    assert get(envoy[0], "/strip/a", host="example.com:1234") == (
+        200,
+        "",
+        "/a host=example.com:1234",
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "host", "location"),
+    [
+        # the http default port in Host goes when the scheme changes (Envoy's rule, which
+        # lets translation omit 443 on listeners at port 80)
+        ("/redir/a", "example.com:80", "https://example.com/redir/a"),
+        # any other port would stay: translation writes the new one (keep_port)
+        ("/kept/a", "example.com:8080", "https://example.com:443/kept/a"),
+        ("/r2/x", "example.com:8080", "http://example.com:8080/new/x"),
+    ],
+)
+def test_redirects_replace_the_port_in_host(
+    envoy: tuple[int, int], path: str, host: str, location: str
+) -> None:
+    status, got, _ = get(envoy[0], path, host=host)
+    assert (status, got) == (301 if "/r2" not in path else 302, location)
 
 
 @pytest.mark.parametrize("host", ["a.example.com", "b.example.com"])

@@ -2,7 +2,7 @@
 and served by a real Envoy in front of a JSON echo backend, and the requests the backend
 receives and the answers clients get are checked against what the spec (and the
 conformance suite) asks: request and response header modifiers, CORS preflights and
-simple requests, and retries on status codes.
+simple requests, and retries on status codes, connection errors and backend timeouts.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ ROUTES = """
     cors: {allowOrigins: ["*"], allowMethods: ["*"], allowHeaders: ["*"], allowCredentials: true}
 - path: /retry
   retry: {codes: [500], attempts: 2}
+- path: /retry-errors
+  retry: {attempts: 2}
+  timeouts: {backendRequest: 300ms}
 - path: /no-retry
 """
 
@@ -67,7 +70,7 @@ def objects(http_port: int, echo_port: int) -> list[dict[str, Any]]:
             "matches": [{"path": {"type": "PathPrefix", "value": entry["path"]}}],
             "backendRefs": [{"name": "echo", "port": 80}],
         }
-        for key in ("filters", "retry"):
+        for key in ("filters", "retry", "timeouts"):
             if key in entry:
                 rule[key] = entry[key]
         rules.append(rule)
@@ -195,9 +198,19 @@ def test_cors_preflight_from_allowed_origin(port: int, origin: str) -> None:
 
 
 def test_cors_preflight_from_other_origin_gets_no_cors_headers(port: int) -> None:
-    status, headers = preflight(port, "/cors-1", "https://foobar.com")
+    status, headers, body = request(
+        port,
+        "/cors-1",
+        method="OPTIONS",
+        headers={
+            "Host": "example.com",
+            "Origin": "https://foobar.com",
+            "Access-Control-Request-Method": "GET",
+        },
+    )
     assert status in (200, 204, 403)
     assert headers.get("access-control-allow-origin") is None
+    assert body == b"", "the preflight reached the backend"  # Envoy answers it itself
 
 
 def test_cors_simple_request(port: int) -> None:
@@ -231,6 +244,22 @@ def test_retry_on_listed_status_code(port: int) -> None:
     # a status code not listed is not retried
     status, _, _ = request(port, "/retry?fail=1&key=c&status=503")
     assert status == 503
+
+
+def test_retry_on_connection_error(port: int) -> None:
+    # HTTPRouteRetryConnectionError: a reset connection is retried (twice at most)
+    status, _, body = request(port, "/retry-errors?fail=2&key=e&how=reset")
+    assert status == 200, body
+    status, _, _ = request(port, "/retry-errors?fail=3&key=f&how=reset")
+    assert status == 503  # Envoy's answer once the retries are used up
+
+
+def test_retry_on_backend_timeout(port: int) -> None:
+    # HTTPRouteRetryBackendTimeout: an attempt past timeouts.backendRequest is retried
+    status, _, body = request(port, "/retry-errors?fail=1&key=g&how=slow&delay=1")
+    assert status == 200, body
+    status, _, _ = request(port, "/retry-errors?fail=3&key=h&how=slow&delay=1")
+    assert status == 504
 
 
 def test_no_retry_without_policy(port: int) -> None:

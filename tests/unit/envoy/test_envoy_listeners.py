@@ -67,7 +67,9 @@ def test_http_listener_connection_manager() -> None:
     hcm = hcm_of(chain)
     assert hcm.rds.route_config_name == "http-80"
     assert hcm.rds.config_source.HasField("ads")
-    assert hcm.strip_any_host_port
+    # Host reaches the backend with its port; routes match hostnames without it
+    assert not hcm.strip_matching_host_port and not hcm.strip_any_host_port
+    assert resources[ROUTE]["http-80"].ignore_port_in_host_matching
     assert hcm.use_remote_address.value
     assert hcm.normalize_path.value
     assert [f.name for f in hcm.http_filters] == [names.ROUTER_FILTER]

@@ -13,20 +13,25 @@ ROOT = http_match({"path": {"type": "PathPrefix", "value": "/"}})
 
 
 @pytest.mark.parametrize(
-    ("body", "listener_port", "port", "strip"),
+    ("body", "listener_port", "port", "strip", "keep"),
     [
-        ({"scheme": "https"}, 80, None, True),  # well-known port of the new scheme
-        ({"scheme": "http"}, 8080, None, True),
-        ({"scheme": "https", "port": 8443}, 80, 8443, False),
-        ({"scheme": "https", "port": 443}, 80, None, True),
-        ({}, 80, None, True),  # the listener's port, http's own
-        ({}, 8080, 8080, False),  # the listener's port
-        ({"hostname": "x.example.com", "port": 80}, 8080, None, True),
+        ({"scheme": "https"}, 80, None, True, False),  # well-known port of the new scheme
+        ({"scheme": "https", "port": 8443}, 80, 8443, False, False),
+        ({"scheme": "https", "port": 443}, 80, None, True, False),
+        ({}, 80, None, True, False),  # the listener's port, http's own
+        ({}, 8080, 8080, False, False),  # the listener's port
+        # clients put :8080 in Host, which would stay: the well-known port is written out
+        ({"scheme": "http"}, 8080, 80, False, True),
+        ({"scheme": "https"}, 8080, 443, False, True),
+        # ... unless a new hostname replaces Host altogether
+        ({"hostname": "x.example.com", "port": 80}, 8080, None, True, False),
     ],
 )
-def test_redirect_port(body: dict, listener_port: int, port: int | None, strip: bool) -> None:
+def test_redirect_port(
+    body: dict, listener_port: int, port: int | None, strip: bool, keep: bool
+) -> None:
     redirect = redirect_for(body, ROOT, listener_port, "http")
-    assert (redirect.port, redirect.strip_port) == (port, strip)
+    assert (redirect.port, redirect.strip_port, redirect.keep_port) == (port, strip, keep)
 
 
 @pytest.mark.parametrize(
@@ -115,7 +120,8 @@ def test_conflicts() -> None:
         "k": None,
     }
     ready = [s.name for s in states if s.ready]
-    assert ready == ["a", "b", "c"]
+    # TCP and UDP may share a port; j and k have no tls (HTTPS and TLS need one)
+    assert ready == ["a", "b", "c", "h", "i"]
 
 
 def test_invalid_listener_fields() -> None:

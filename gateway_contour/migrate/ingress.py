@@ -1,0 +1,374 @@
+"""Ingress -> HTTPRoutes on the migration's Gateway.
+
+Each Ingress of our class gives one HTTPRoute per rule host (named "<ingress>-<host>", in the
+Ingress's namespace; rules without a host give a route without hostnames) with one rule per
+path, in the Ingress's order. Precedence needs no help: Gateway API orders exact before
+prefix and longer paths first, as the controller orders Ingress paths.
+
+- Exact -> Exact, Prefix -> PathPrefix. ImplementationSpecific: with regex characters a
+  RegularExpression (same engine and whole-path semantics here); otherwise a PathPrefix,
+  which matches whole segments where the Ingress matched a plain string prefix
+  (approximated, unless the path is "/").
+- spec.tls: an HTTPS listener per host with the Secret (a ReferenceGrant lets the Gateway
+  read it); the route attaches by sectionName to "http" and to its host's HTTPS listener.
+  allow-http "false" leaves out "http"; force-ssl-redirect gives "http" a second route that
+  redirects the same paths to https with 301.
+- The default backend: a route without hostnames on "http" only, with one PathPrefix "/"
+  rule. Like the controller's default backend it then takes, on plain HTTP, every request
+  no other rule matches (a route without hostnames applies to every host of the listener,
+  after the host's own routes). Only the first Ingress's is kept, and none when a rule
+  without a host already claims "/" (both are noted).
+- Timeouts and retries: see `policies`.
+- Services and Secrets the Ingress names are checked (missing, port by name, delegation)
+  against the inputs when the inputs hold any of that kind; otherwise they are trusted.
+- Not expressible, noted: TLS version annotations, websocket-routes (set appProtocol
+  kubernetes.io/ws on the Service port instead), resource backends, Contour's Service
+  annotations (protocol: appProtocol kubernetes.io/h2c, or a BackendTLSPolicy, which
+  verifies where the annotation did not; circuit breakers: nothing), wildcard hosts match
+  one or more labels in Gateway API but exactly one in Ingress.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway_contour.ir.model import PathMatchKind
+from gateway_contour.migrate.model import (
+    APPROXIMATED,
+    GATEWAY_API_VERSION,
+    HTTP_LISTENER,
+    NOT_EXPRESSED,
+    SKIPPED,
+    Migration,
+    slug,
+)
+from gateway_contour.migrate.policies import (
+    retry_notes,
+    route_policies,
+    service_annotation_advice,
+)
+from gateway_contour.store.objects import KubeObject, Snapshot
+from gateway_contour.translate.data import dicts, items, mapping, text
+from gateway_contour.translate.gatewayapi.hostnames import hostname_error, is_wildcard
+from gateway_contour.translate.ingress.annotations import (
+    TLS_CERT_NAMESPACE,
+    TLS_MAX,
+    TLS_MIN,
+    WEBSOCKET_ROUTES,
+    IngressPolicy,
+    ingress_policy,
+)
+from gateway_contour.translate.ingress.classes import IngressClasses
+from gateway_contour.translate.ingress.paths import PathError, path_match
+from gateway_contour.translate.ingress.tls import IngressSecrets
+from gateway_contour.translate.options import TranslateOptions
+
+_PATH_TYPES = {
+    PathMatchKind.EXACT: "Exact",
+    PathMatchKind.PREFIX: "PathPrefix",
+    PathMatchKind.STRING_PREFIX: "PathPrefix",
+    PathMatchKind.REGEX: "RegularExpression",
+}
+
+
+def migrate_ingresses(snapshot: Snapshot, migration: Migration) -> None:
+    classes = IngressClasses(
+        snapshot, TranslateOptions(ingress_class_names=migration.options.ingress_class_names)
+    )
+    default_taken = False
+    hostless_root = any(
+        _claims_root(rule)
+        for obj in snapshot.objects("Ingress")
+        if classes.selects(obj)
+        for rule in dicts(mapping(obj.get("spec")).get("rules"))
+    )
+    for obj in snapshot.objects("Ingress"):
+        meta = obj["metadata"]
+        source = f"Ingress {meta.get('namespace', 'default')}/{meta['name']}"
+        if not classes.selects(obj):
+            cls = classes.effective_class(obj) or "(none)"
+            migration.note(source, SKIPPED, f"ingress class {cls} is not served by us")
+            continue
+        converter = _IngressConverter(obj, source, snapshot, migration)
+        converter.convert()
+        default = mapping(obj.get("spec")).get("defaultBackend")
+        if default is not None:
+            if default_taken:
+                migration.note(
+                    source,
+                    NOT_EXPRESSED,
+                    "defaultBackend: another Ingress's default backend "
+                    "is already migrated (the first one serves)",
+                )
+            elif hostless_root:
+                migration.note(
+                    source,
+                    NOT_EXPRESSED,
+                    "defaultBackend: a rule without a host already "
+                    "serves every path; the default backend was never reached",
+                )
+            else:
+                default_taken = True
+                converter.default_backend(default)
+
+
+def _claims_root(rule: dict[str, Any]) -> bool:
+    if text(rule.get("host")):
+        return False
+    return any(
+        (text(p.get("path")) or "/") == "/" and p.get("pathType") != "Exact"
+        for p in dicts(mapping(rule.get("http")).get("paths"))
+    )
+
+
+class _IngressConverter:
+    def __init__(
+        self, obj: KubeObject, source: str, snapshot: Snapshot, migration: Migration
+    ) -> None:
+        self.obj = obj
+        self.source = source
+        self.snapshot = snapshot
+        self.migration = migration
+        meta = obj["metadata"]
+        self.namespace = str(meta.get("namespace") or "default")
+        self.name = str(meta["name"])
+        self.policy: IngressPolicy = ingress_policy(obj)
+        self.noted_services: set[str] = set()
+        self.delegations = IngressSecrets(snapshot)
+
+    def note(self, kind: str, message: str) -> None:
+        self.migration.note(self.source, kind, message)
+
+    def convert(self) -> None:
+        for problem in self.policy.problems:
+            self.note(
+                NOT_EXPRESSED,
+                f"{problem} (as by the controller)",
+            )
+        for message in retry_notes(self.policy):
+            self.note(APPROXIMATED, message)
+        self._annotation_notes()
+        tls_hosts = self._tls()
+        by_host: dict[str, list[tuple[int, int, dict[str, Any]]]] = {}
+        for r_i, rule in enumerate(dicts(mapping(self.obj.get("spec")).get("rules"))):
+            host = text(rule.get("host")) or "*"
+            if host != "*" and hostname_error(host):
+                self.note(NOT_EXPRESSED, f"rules[{r_i}]: invalid host {host!r}; rule skipped")
+                continue
+            for p_i, path in enumerate(dicts(mapping(rule.get("http")).get("paths"))):
+                match = self._path_match(path, f"rules[{r_i}].http.paths[{p_i}]")
+                if match is not None:
+                    by_host.setdefault(host, []).append((r_i, p_i, match | {"_path": path}))
+        for host, paths in by_host.items():
+            if is_wildcard(host):
+                self.note(
+                    APPROXIMATED,
+                    f"host {host}: a Gateway API wildcard matches one or more labels, the "
+                    "Ingress wildcard exactly one",
+                )
+            self._host_routes(host, paths, tls_hosts.get(host))
+
+    def _annotation_notes(self) -> None:
+        annotations = mapping(mapping(self.obj.get("metadata")).get("annotations"))
+        for key in (TLS_MIN, TLS_MAX):
+            if key in annotations:
+                self.note(
+                    NOT_EXPRESSED,
+                    f"annotation {key}: Gateway API listeners have no TLS version setting",
+                )
+        if WEBSOCKET_ROUTES in annotations:
+            self.note(
+                NOT_EXPRESSED,
+                f"annotation {WEBSOCKET_ROUTES}: HTTPRoute cannot enable websockets per path; "
+                "set appProtocol kubernetes.io/ws on the backend Service port instead",
+            )
+
+    def _tls(self) -> dict[str, str]:
+        """hostname -> its HTTPS listener name."""
+        annotations = mapping(mapping(self.obj.get("metadata")).get("annotations"))
+        secret_ns = text(annotations.get(TLS_CERT_NAMESPACE)).strip() or self.namespace
+        rule_hosts = {
+            text(r.get("host")) for r in dicts(mapping(self.obj.get("spec")).get("rules"))
+        }
+        out: dict[str, str] = {}
+        for t_i, entry in enumerate(dicts(mapping(self.obj.get("spec")).get("tls"))):
+            secret = text(entry.get("secretName"))
+            ns = secret_ns
+            if "/" in secret:
+                ns, _, secret = secret.partition("/")
+            if not secret:
+                self.note(NOT_EXPRESSED, f"tls[{t_i}] has no secretName; skipped")
+                continue
+            unusable = self._unusable_secret(ns, secret)
+            if unusable:
+                self.note(
+                    NOT_EXPRESSED,
+                    f"tls[{t_i}]: {unusable}; the controller serves its hosts on plain HTTP "
+                    "only, and so does the migration",
+                )
+                continue
+            for host in items(entry.get("hosts")):
+                if not isinstance(host, str) or host not in rule_hosts:
+                    self.note(NOT_EXPRESSED, f"tls[{t_i}]: host {host} matches no rule; skipped")
+                    continue
+                listener, same = self.migration.https_listener(host, ns, secret)
+                if not same:
+                    self.note(
+                        APPROXIMATED,
+                        f"tls[{t_i}]: host {host} already has a certificate from another "
+                        f"Ingress; listener {listener} keeps that one",
+                    )
+                out[host] = listener
+        return out
+
+    def _unusable_secret(self, namespace: str, name: str) -> str | None:
+        """Why the controller would not use the Secret: not delegated from another
+        namespace, or (when the inputs hold Secrets at all) not there."""
+        if namespace != self.namespace and not self.delegations.delegated(
+            namespace, name, self.namespace
+        ):
+            return (
+                f"Secret {namespace}/{name} is not delegated to namespace {self.namespace} "
+                "by a TLSCertificateDelegation"
+            )
+        if self.snapshot.count("Secret") and self.snapshot.get("Secret", namespace, name) is None:
+            return f"Secret {namespace}/{name} not found"
+        return None
+
+    def _path_match(self, path: dict[str, Any], where: str) -> dict[str, Any] | None:
+        try:
+            match = path_match(path.get("pathType"), path.get("path"))
+        except PathError as err:
+            self.note(NOT_EXPRESSED, f"{where}: {err}; skipped (as by the controller)")
+            return None
+        if match.kind is PathMatchKind.STRING_PREFIX and match.value != "/":
+            self.note(
+                APPROXIMATED,
+                f"{where}: ImplementationSpecific {match.value} was a plain string prefix; as "
+                f"a PathPrefix it matches whole segments only ({match.value}x no longer "
+                "matches)",
+            )
+        return {"type": _PATH_TYPES[match.kind], "value": match.value}
+
+    def _host_routes(
+        self, host: str, paths: list[tuple[int, int, dict[str, Any]]], https: str | None
+    ) -> None:
+        policy = self.policy
+        sections: list[str] = []
+        if policy.allow_http and not policy.force_ssl_redirect:
+            sections.append(HTTP_LISTENER)
+        if https is not None:
+            sections.append(https)
+        elif not policy.allow_http or policy.force_ssl_redirect:
+            self.note(
+                APPROXIMATED,
+                f"host {host}: plain HTTP is redirected to https or off, but the host has no "
+                "usable certificate: nothing serves it over HTTPS (as with the controller)",
+            )
+        rules = [self._rule(match, r_i, p_i) for r_i, p_i, match in paths]
+        base = f"{self.name}-{slug(host)}"
+        hostnames = [] if host == "*" else [host]
+        if sections:
+            self._add_route(base, hostnames, sections, rules)
+        if policy.force_ssl_redirect:
+            redirect = {
+                "type": "RequestRedirect",
+                "requestRedirect": {"scheme": "https", "statusCode": 301},
+            }
+            redirect_rules = [{"matches": rule["matches"], "filters": [redirect]} for rule in rules]
+            self._add_route(f"{base}-redirect", hostnames, [HTTP_LISTENER], redirect_rules)
+
+    def _add_route(
+        self, name: str, hostnames: list[str], sections: list[str], rules: list[dict[str, Any]]
+    ) -> None:
+        spec: dict[str, Any] = {"parentRefs": [self.migration.parent_ref(s) for s in sections]}
+        if hostnames:
+            spec["hostnames"] = hostnames
+        spec["rules"] = rules
+        self.migration.routes.append(
+            {
+                "apiVersion": GATEWAY_API_VERSION,
+                "kind": "HTTPRoute",
+                "metadata": {"name": name, "namespace": self.namespace},
+                "spec": spec,
+            }
+        )
+
+    def _rule(self, match: dict[str, Any], r_i: int, p_i: int) -> dict[str, Any]:
+        path = match.pop("_path")
+        rule: dict[str, Any] = {"matches": [{"path": match}]}
+        backend = self._backend_ref(path.get("backend"), f"rules[{r_i}].http.paths[{p_i}]")
+        if backend is not None:
+            rule["backendRefs"] = [backend]
+        rule.update(route_policies(self.policy))
+        return rule
+
+    def default_backend(self, backend: Any) -> None:
+        ref = self._backend_ref(backend, "defaultBackend")
+        rule: dict[str, Any] = {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}
+        if ref is not None:
+            rule["backendRefs"] = [ref]
+        rule.update(route_policies(self.policy))
+        self._add_route(f"{self.name}-default-backend", [], [HTTP_LISTENER], [rule])
+
+    def _backend_ref(self, backend: Any, where: str) -> dict[str, Any] | None:
+        backend = mapping(backend)
+        if backend.get("resource") is not None:
+            self.note(
+                NOT_EXPRESSED,
+                f"{where}: resource backends have no HTTPRoute equivalent; the rule has no "
+                "backend and answers 500 (the controller answered 503)",
+            )
+            return None
+        service = mapping(backend.get("service"))
+        name = text(service.get("name"))
+        port = mapping(service.get("port"))
+        obj = self.snapshot.get("Service", self.namespace, name)
+        number = port.get("number")
+        if not isinstance(number, int):
+            number = _port_by_name(obj, text(port.get("name")))
+        if not name or number is None:
+            self.note(
+                NOT_EXPRESSED,
+                f"{where}: backend {name or '(none)'} port {port} cannot be resolved to a "
+                "number; the rule has no backend and answers 500",
+            )
+            return None
+        if obj is None and not self.snapshot.count("Service"):
+            return {"name": name, "port": number}  # no Services among the inputs: trusted
+        if obj is None:
+            self.note(
+                APPROXIMATED,
+                f"{where}: Service {self.namespace}/{name} not found; the route will answer "
+                "500 until it exists (the controller answered 503)",
+            )
+            return {"name": name, "port": number}
+        self._service_notes(obj)
+        if not any(p.get("port") == number for p in dicts(mapping(obj.get("spec")).get("ports"))):
+            self.note(
+                APPROXIMATED,
+                f"{where}: Service {self.namespace}/{name} has no port {number}; the route "
+                "answers 500 (the controller answered 503)",
+            )
+        return {"name": name, "port": number}
+
+    def _service_notes(self, service: KubeObject) -> None:
+        name = service["metadata"]["name"]
+        if name in self.noted_services:
+            return
+        self.noted_services.add(name)
+        annotations = mapping(mapping(service.get("metadata")).get("annotations"))
+        where = f"Service {self.namespace}/{name}"
+        for key, advice in service_annotation_advice(annotations):
+            self.note(
+                NOT_EXPRESSED, f"{where}: annotation {key} is not read for HTTPRoutes; {advice}"
+            )
+
+
+def _port_by_name(service: KubeObject | None, name: str) -> int | None:
+    if service is None or not name:
+        return None
+    for entry in dicts(mapping(service.get("spec")).get("ports")):
+        if entry.get("name") == name and isinstance(entry.get("port"), int):
+            return int(entry["port"])
+    return None

@@ -1,0 +1,222 @@
+"""What a migration produces: Gateway API objects, and a note for everything it could not
+express exactly.
+
+`Migration` is the accumulator every source converter (Ingress, HTTPProxy) adds to: it owns
+the one Gateway all migrated routes attach to (an HTTP listener, one HTTPS listener per
+hostname with a certificate, one TLS listener per hostname proxied as TLS/TCP), the
+ReferenceGrants that let that Gateway use Secrets in other namespaces and let routes use
+Services in other namespaces, the routes (HTTPRoute, TLSRoute), and the notes.
+
+Notes are never optional: a construct that is dropped, or expressed with different
+behaviour, gets one. Kinds: `not-expressed` (dropped: Gateway API has no equivalent),
+`approximated` (expressed, but behaviour differs as the message says), `skipped` (the
+object is not migrated at all, e.g. another controller's class).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+GATEWAY_API_VERSION = f"{GATEWAY_GROUP}/v1"
+REFERENCE_GRANT_VERSION = f"{GATEWAY_GROUP}/v1beta1"
+HTTP_LISTENER = "http"
+
+NOT_EXPRESSED = "not-expressed"
+APPROXIMATED = "approximated"
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class MigrateOptions:
+    # not "contour": the controller's implicit Ingress/HTTPProxy fleet is projectcontour/contour,
+    # and both must be able to run side by side while traffic moves
+    gateway_name: str = "contour-gateway"
+    gateway_namespace: str = "projectcontour"
+    gateway_class: str = "gateway-contour"
+    http_port: int = 80
+    https_port: int = 443
+    # Ingress classes to migrate (empty: the controller's defaults, see translate/ingress)
+    ingress_class_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    source: str  # "Ingress namespace/name" (or a Service the source depends on)
+    kind: str  # NOT_EXPRESSED, APPROXIMATED or SKIPPED
+    message: str
+
+    def to_data(self) -> dict[str, str]:
+        return {"source": self.source, "kind": self.kind, "message": self.message}
+
+
+@dataclass
+class Migration:
+    options: MigrateOptions
+    routes: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    # hostname -> (listener name, secret namespace, secret name)
+    https_listeners: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    # hostname -> (listener name, secret namespace, secret name); no secret: Passthrough
+    tls_listeners: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    # (route kind, route namespace, Service namespace, Service name)
+    service_grants: set[tuple[str, str, str, str]] = field(default_factory=set)
+
+    def note(self, source: str, kind: str, message: str) -> None:
+        self.notes.append(Note(source, kind, message))
+
+    def parent_ref(self, section: str | None = None) -> dict[str, Any]:
+        ref: dict[str, Any] = {
+            "name": self.options.gateway_name,
+            "namespace": self.options.gateway_namespace,
+        }
+        if section:
+            ref["sectionName"] = section
+        return ref
+
+    def https_listener(self, hostname: str, namespace: str, secret: str) -> tuple[str, bool]:
+        """The HTTPS listener serving `hostname` with that certificate, made on first use;
+        False when the hostname already has a listener with another certificate."""
+        found = self.https_listeners.get(hostname)
+        if found is None:
+            found = (f"https-{slug(hostname)}", namespace, secret)
+            self.https_listeners[hostname] = found
+        return found[0], found[1:] == (namespace, secret)
+
+    def tls_listener(self, hostname: str, namespace: str = "", secret: str = "") -> str:
+        """The TLS listener for `hostname`: Passthrough without a secret, else Terminate."""
+        found = self.tls_listeners.setdefault(
+            hostname, (f"tls-{slug(hostname)}", namespace, secret)
+        )
+        return found[0]
+
+    def grant_service(self, kind: str, route_ns: str, service_ns: str, name: str) -> None:
+        """Let routes of `kind` in `route_ns` use Service service_ns/name."""
+        if route_ns != service_ns:
+            self.service_grants.add((kind, route_ns, service_ns, name))
+
+    def _certificate_ref(self, namespace: str, secret: str) -> dict[str, Any]:
+        ref: dict[str, Any] = {"kind": "Secret", "name": secret}
+        if namespace != self.options.gateway_namespace:
+            ref["namespace"] = namespace
+        return ref
+
+    def gateway(self) -> dict[str, Any]:
+        opts = self.options
+        all_namespaces = {"namespaces": {"from": "All"}}
+        listeners: list[dict[str, Any]] = [
+            {
+                "name": HTTP_LISTENER,
+                "protocol": "HTTP",
+                "port": opts.http_port,
+                "allowedRoutes": all_namespaces,
+            }
+        ]
+        for hostname in sorted(self.https_listeners):
+            name, namespace, secret = self.https_listeners[hostname]
+            ref = self._certificate_ref(namespace, secret)
+            listeners.append(
+                {
+                    "name": name,
+                    "protocol": "HTTPS",
+                    "port": opts.https_port,
+                    "hostname": hostname,
+                    "tls": {"mode": "Terminate", "certificateRefs": [ref]},
+                    "allowedRoutes": all_namespaces,
+                }
+            )
+        for hostname in sorted(self.tls_listeners):
+            name, namespace, secret = self.tls_listeners[hostname]
+            tls: dict[str, Any] = {"mode": "Passthrough"}
+            if secret:
+                ref = self._certificate_ref(namespace, secret)
+                tls = {"mode": "Terminate", "certificateRefs": [ref]}
+            listeners.append(
+                {
+                    "name": name,
+                    "protocol": "TLS",
+                    "port": opts.https_port,
+                    "hostname": hostname,
+                    "tls": tls,
+                    "allowedRoutes": all_namespaces,
+                }
+            )
+        return {
+            "apiVersion": GATEWAY_API_VERSION,
+            "kind": "Gateway",
+            "metadata": {"name": opts.gateway_name, "namespace": opts.gateway_namespace},
+            "spec": {"gatewayClassName": opts.gateway_class, "listeners": listeners},
+        }
+
+    def reference_grants(self) -> list[dict[str, Any]]:
+        """One ReferenceGrant per namespace holding certificates the Gateway uses from
+        another namespace."""
+        opts = self.options
+        by_namespace: dict[str, set[str]] = {}
+        for _, namespace, secret in [*self.https_listeners.values(), *self.tls_listeners.values()]:
+            if secret and namespace != opts.gateway_namespace:
+                by_namespace.setdefault(namespace, set()).add(secret)
+        certificates = [
+            {
+                "apiVersion": REFERENCE_GRANT_VERSION,
+                "kind": "ReferenceGrant",
+                "metadata": {"name": f"{opts.gateway_name}-certificates", "namespace": ns},
+                "spec": {
+                    "from": [
+                        {
+                            "group": GATEWAY_GROUP,
+                            "kind": "Gateway",
+                            "namespace": opts.gateway_namespace,
+                        }
+                    ],
+                    "to": [{"group": "", "kind": "Secret", "name": s} for s in sorted(secrets)],
+                },
+            }
+            for ns, secrets in sorted(by_namespace.items())
+        ]
+        return certificates + self._service_grants()
+
+    def _service_grants(self) -> list[dict[str, Any]]:
+        """One ReferenceGrant per (Service namespace, route namespace): routes flattened
+        from included proxies use Services where the included proxy lived."""
+        grouped: dict[tuple[str, str], dict[str, set[str]]] = {}
+        for kind, route_ns, service_ns, name in self.service_grants:
+            grouped.setdefault((service_ns, route_ns), {}).setdefault(kind, set()).add(name)
+        out = []
+        for (service_ns, route_ns), kinds in sorted(grouped.items()):
+            names = sorted({n for found in kinds.values() for n in found})
+            out.append(
+                {
+                    "apiVersion": REFERENCE_GRANT_VERSION,
+                    "kind": "ReferenceGrant",
+                    "metadata": {"name": f"routes-from-{route_ns}", "namespace": service_ns},
+                    "spec": {
+                        "from": [
+                            {"group": GATEWAY_GROUP, "kind": kind, "namespace": route_ns}
+                            for kind in sorted(kinds)
+                        ],
+                        "to": [{"group": "", "kind": "Service", "name": n} for n in names],
+                    },
+                }
+            )
+        return out
+
+    def objects(self) -> list[dict[str, Any]]:
+        """Every object to apply: the Gateway, the ReferenceGrants, the routes."""
+        routes = sorted(
+            self.routes,
+            key=lambda r: (r["metadata"]["namespace"], r["metadata"]["name"], r["kind"]),
+        )
+        return [self.gateway(), *self.reference_grants(), *routes]
+
+
+_UNSAFE = re.compile(r"[^a-z0-9-]+")
+
+
+def slug(hostname: str) -> str:
+    """A name-safe form of a hostname: "*.example.com" -> "wildcard-example-com"."""
+    if hostname == "*":
+        return "any"
+    return _UNSAFE.sub("-", hostname.replace("*", "wildcard").lower()).strip("-")

@@ -1,0 +1,279 @@
+"""HTTPProxy (projectcontour.io/v1) and TLSCertificateDelegation -> IR, served by the
+implicit legacy fleet (translate/legacy.py).
+
+A root HTTPProxy (one with `spec.virtualhost`) is one virtual host named by its `fqdn`:
+on the HTTP listener, and with `virtualhost.tls` also on the HTTPS listener, where the
+HTTP side then redirects to HTTPS (301) except for routes with `permitInsecure`. TLS
+passthrough and `tcpproxy` give the HTTPS virtual host a TCP proxy instead of routes.
+Included proxies contribute routes (see `inclusion`); proxies no root reaches are
+"orphaned". Valid roots get `status.loadBalancer` with the fleet's address (when known),
+as Ingresses do. An fqdn claimed by two roots makes both invalid (DuplicateVhost); an fqdn
+already served by an Ingress stays with it. Ours are the proxies whose ingress class
+(`spec.ingressClassName` or the class annotations) the Ingress class selection picks
+(translate/ingress/classes.py); the others are another controller's.
+
+Module map: `inclusion` (roots and delegation), `conditions` (matching), `routes` (one
+route), `services` (weights, mirrors, cluster settings), `policies`, `tls`, `tcpproxy`,
+`status`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from typing import Any
+
+from gateway_contour.ir.model import Cluster, Redirect, Route, Secret, VirtualHost
+from gateway_contour.status.report import StatusReport
+from gateway_contour.store.objects import KubeObject, Snapshot, key_of
+from gateway_contour.translate.builder import IRBuilder
+from gateway_contour.translate.data import mapping, text
+from gateway_contour.translate.httpproxy import policies as p
+from gateway_contour.translate.httpproxy import status as st
+from gateway_contour.translate.httpproxy.conditions import Conditions
+from gateway_contour.translate.httpproxy.inclusion import Inclusion, Key
+from gateway_contour.translate.httpproxy.routes import (
+    CompiledRoute,
+    compile_route,
+    route_sort_key,
+)
+from gateway_contour.translate.httpproxy.services import Upstreams
+from gateway_contour.translate.httpproxy.tcpproxy import tcp_proxy
+from gateway_contour.translate.httpproxy.tls import Delegations, host_tls, upstream_ca
+from gateway_contour.translate.ingress import load_balancer_status
+from gateway_contour.translate.ingress.classes import IngressClasses
+from gateway_contour.translate.legacy import LegacyFleet, status_address
+from gateway_contour.translate.options import TranslateOptions
+from gateway_contour.translate.services import ServiceIndex
+
+log = logging.getLogger(__name__)
+
+_FQDN = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def translate_httpproxy(
+    snapshot: Snapshot,
+    options: TranslateOptions,
+    builder: IRBuilder,
+    report: StatusReport,
+    legacy: LegacyFleet,
+) -> None:
+    # a proxy of another ingress class (spec.ingressClassName or the class annotations) is
+    # another controller's: not served, no status
+    classes = IngressClasses(snapshot, options)
+    objects = [o for o in snapshot.objects("HTTPProxy") if classes.selects(o)]
+    if not objects:
+        return
+    proxies: dict[Key, KubeObject] = {}
+    statuses: dict[Key, st.ProxyStatus] = {}
+    for obj in objects:
+        meta = obj["metadata"]
+        key = (meta["namespace"], meta["name"])
+        proxies[key] = obj
+        generation = meta.get("generation")
+        statuses[key] = st.ProxyStatus(generation if isinstance(generation, int) else 0)
+    services = ServiceIndex(snapshot)
+
+    def add_cluster(cluster: Cluster) -> None:
+        if not builder.has_cluster(cluster.name):
+            builder.add_cluster(cluster, services.endpoints(cluster))
+
+    delegations = Delegations(snapshot)
+
+    def ca_secret(ref: str, namespace: str, error: Any) -> Secret | None:
+        found = upstream_ca(ref, namespace, snapshot, delegations, error)
+        if found is not None:
+            builder.add_secret(found)
+        return found
+
+    upstreams = Upstreams(services, add_cluster, ca_secret)
+
+    def compiler(
+        route: dict[str, Any],
+        inherited: Conditions,
+        ns: str,
+        name: str,
+        index: int,
+        status: st.ProxyStatus,
+    ) -> CompiledRoute | None:
+        return compile_route(route, inherited, ns, name, index, upstreams, status)
+
+    inclusion = Inclusion(proxies, statuses, compiler)
+    for key in _valid_roots(proxies, statuses):
+        try:
+            _translate_root(
+                key,
+                proxies,
+                statuses,
+                inclusion,
+                delegations,
+                snapshot,
+                services,
+                add_cluster,
+                builder,
+                legacy,
+                options.fallback_certificate,
+            )
+        except Exception as err:  # one broken object must not break the others
+            log.exception("translating HTTPProxy %s/%s", *key)
+            report.problem(str(key_of(proxies[key])), f"internal error while translating: {err!r}")
+    address = status_address(options)
+    for key, status in statuses.items():
+        data = status.to_api()
+        if address and status.valid and "virtualhost" in mapping(proxies[key].get("spec")):
+            data.update(load_balancer_status(address))
+        report.set(key_of(proxies[key]), data)
+        if status.errors:
+            log.info("HTTPProxy %s/%s invalid: %s", *key, status.errors[0][2])
+
+
+def _valid_roots(proxies: dict[Key, KubeObject], statuses: dict[Key, st.ProxyStatus]) -> list[Key]:
+    """Roots with a usable, uncontested fqdn (the others get their VirtualHostError)."""
+    by_fqdn: dict[str, list[Key]] = {}
+    for key, obj in proxies.items():
+        vhost = mapping(obj.get("spec")).get("virtualhost")
+        if vhost is None:
+            continue
+        status = statuses[key]
+        status.reached = True
+        fqdn = text(mapping(vhost).get("fqdn")).lower()  # hostnames are case-insensitive
+        if not fqdn:
+            status.error(
+                st.VIRTUAL_HOST_ERROR, "FQDNNotSpecified", "Spec.VirtualHost.Fqdn must be specified"
+            )
+        elif not _FQDN.match(fqdn) or len(fqdn) > 253:
+            status.error(
+                st.VIRTUAL_HOST_ERROR,
+                "FQDNNotValid",
+                f"Spec.VirtualHost.Fqdn {fqdn!r} is not a valid hostname",
+            )
+        else:
+            by_fqdn.setdefault(fqdn, []).append(key)
+    out = []
+    for fqdn, keys in by_fqdn.items():
+        if len(keys) > 1:
+            users = ", ".join(f"{ns}/{name}" for ns, name in sorted(keys))
+            for key in keys:
+                statuses[key].error(
+                    st.VIRTUAL_HOST_ERROR,
+                    "DuplicateVhost",
+                    f"fqdn {fqdn!r} is used in multiple HTTPProxies: {users}",
+                )
+            continue
+        out.extend(keys)
+    return sorted(out)
+
+
+def _translate_root(
+    key: Key,
+    proxies: dict[Key, KubeObject],
+    statuses: dict[Key, st.ProxyStatus],
+    inclusion: Inclusion,
+    delegations: Delegations,
+    snapshot: Snapshot,
+    services: ServiceIndex,
+    add_cluster: Any,
+    builder: IRBuilder,
+    legacy: LegacyFleet,
+    fallback_certificate: str | None = None,
+) -> None:
+    status = statuses[key]
+    spec = mapping(proxies[key].get("spec"))
+    vhost = mapping(spec.get("virtualhost"))
+    fqdn = text(vhost.get("fqdn")).lower()
+    tls = None
+    if vhost.get("tls") is not None:
+        tls = host_tls(
+            mapping(vhost.get("tls")),
+            key[0],
+            snapshot,
+            delegations,
+            status.error,
+            fallback_certificate,
+        )
+    cors = p.cors(vhost.get("corsPolicy"), status.error)
+    ip_filter = p.ip_filter(vhost.get("ipAllowPolicy"), vhost.get("ipDenyPolicy"), status.error)
+    rate_limit = p.rate_limit(vhost.get("rateLimitPolicy"), status.error)
+    tcp = None
+    if spec.get("tcpproxy") is not None:
+        if vhost.get("tls") is None:
+            status.error(
+                st.TCP_PROXY_ERROR,
+                "TLSMustBeConfigured",
+                "Spec.TCPProxy requires that Spec.VirtualHost.TLS is also configured",
+            )
+        else:
+
+            def reach(child: Key) -> Any:
+                statuses[child].reached = True
+                return statuses[child].error
+
+            tcp = tcp_proxy(
+                mapping(spec.get("tcpproxy")),
+                key[0],
+                proxies,
+                reach,
+                services,
+                add_cluster,
+                status.error,
+            )
+    elif tls is not None and tls.passthrough:
+        status.error(
+            st.TCP_PROXY_ERROR,
+            "NothingDefined",
+            "Spec.VirtualHost.TLS passthrough requires a tcpproxy",
+        )
+    compiled = inclusion.routes(key)
+    if compiled is None or not status.valid:
+        return
+    held = legacy.claim(fqdn, f"HTTPProxy {key[0]}/{key[1]}")
+    if held is not None:
+        status.error(
+            st.VIRTUAL_HOST_ERROR, "DuplicateVhost", f"fqdn {fqdn!r} is already served by {held}"
+        )
+        return
+    named = _unique_names(tuple(c.route for c in compiled))
+    compiled = [dataclasses.replace(c, route=r) for c, r in zip(compiled, named, strict=True)]
+    compiled.sort(key=route_sort_key)
+    routes = tuple(c.route for c in compiled)
+    base = VirtualHost(
+        name=fqdn, hostname=fqdn, cors=cors, ip_filter=ip_filter, rate_limit=rate_limit
+    )
+    if tls is None:
+        legacy.add_http(dataclasses.replace(base, routes=routes))
+        return
+    for secret in tls.secrets:
+        builder.add_secret(secret)
+    if tls.passthrough or tcp is not None:
+        legacy.add_https(dataclasses.replace(base, tls=tls.server, passthrough=tcp))
+        return
+    legacy.add_https(
+        dataclasses.replace(base, routes=routes, tls=tls.server, fallback_tls=tls.fallback)
+    )
+    insecure = tuple(c.route if c.permit_insecure else _to_https(c.route) for c in compiled)
+    legacy.add_http(dataclasses.replace(base, routes=insecure))
+
+
+def _to_https(route: Route) -> Route:
+    """The plain-HTTP twin of a route on a TLS virtual host: a 301 to https."""
+    return Route(
+        name=route.name,
+        match=route.match,
+        action=Redirect(scheme="https", status_code=301),
+        source=route.source,
+    )
+
+
+def _unique_names(routes: tuple[Route, ...]) -> tuple[Route, ...]:
+    """A proxy included twice (under different conditions) yields routes of the same name:
+    number the repeats so names stay unique within the virtual host."""
+    seen: dict[str, int] = {}
+    out = []
+    for route in routes:
+        count = seen.get(route.name, 0)
+        seen[route.name] = count + 1
+        out.append(
+            route if count == 0 else dataclasses.replace(route, name=f"{route.name}/{count}")
+        )
+    return tuple(out)

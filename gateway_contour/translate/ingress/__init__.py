@@ -1,0 +1,160 @@
+"""Ingress (networking.k8s.io/v1) -> the implicit legacy fleet (`translate/legacy.py`).
+
+Ingresses of our class (`classes`) are compiled one by one (`routes`, with `paths`,
+`backends`, `tls` and the Contour `annotations`) and merged by hostname, the routes of every
+Ingress naming a host ordered by path precedence (`paths.precedence`), then by Ingress
+(namespace, name), rule and path. On the plain HTTP listener a host with routes is a
+virtual host holding its own routes, then those of the wildcard hosts covering it, then those
+of "*" (rules without a host, then the default backend): as the Ingress spec says, the
+default backend takes every request no rule matches, and a rule without a host applies to
+all traffic (Contour limits both to hosts no rule names; Gateway API assembles routes the
+way done here, so a migration keeps every answer). A host some Ingress gives a certificate is
+also a virtual host on the HTTPS listener, with its own routes only. Several Ingresses giving
+one host a certificate: the first (by namespace, name) wins.
+
+Status: each Ingress of ours gets `status.loadBalancer.ingress` with the fleet's address
+(`legacy.status_address`; none when unknown). Ingress status has no conditions, so
+everything wrong with an Ingress (a bad annotation, a missing Service or Secret, an invalid
+path) is a problem in the report naming the Ingress (host and serve mode log each problem
+once, when it appears); the rest of it, and every other Ingress, keeps serving.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+from gateway_contour.ir.model import Cluster, Route, Secret, TLSServer, VirtualHost
+from gateway_contour.status.report import StatusReport
+from gateway_contour.store.objects import Snapshot, key_of
+from gateway_contour.translate.builder import IRBuilder
+from gateway_contour.translate.gatewayapi.hostnames import covering_hostnames
+from gateway_contour.translate.ingress.backends import IngressBackends
+from gateway_contour.translate.ingress.classes import IngressClasses
+from gateway_contour.translate.ingress.routes import Entry, compile_ingress
+from gateway_contour.translate.ingress.tls import IngressSecrets
+from gateway_contour.translate.legacy import LegacyFleet, status_address
+from gateway_contour.translate.options import TranslateOptions
+from gateway_contour.translate.services import ServiceIndex
+
+log = logging.getLogger(__name__)
+
+__all__ = ["IngressClasses", "translate_ingress"]
+
+
+def translate_ingress(
+    snapshot: Snapshot,
+    options: TranslateOptions,
+    builder: IRBuilder,
+    report: StatusReport,
+    fleet: LegacyFleet,
+    services: ServiceIndex | None = None,
+) -> None:
+    ingresses = snapshot.objects("Ingress")
+    if not ingresses:
+        return
+    classes = IngressClasses(snapshot, options)
+    services = services if services is not None else ServiceIndex(snapshot)
+
+    def add_cluster(cluster: Cluster) -> None:
+        if not builder.has_cluster(cluster.name):
+            builder.add_cluster(cluster, services.endpoints(cluster))
+
+    backends = IngressBackends(services, add_cluster)
+    secrets = IngressSecrets(snapshot)
+    routes: dict[str, list[Entry]] = {}
+    tls: dict[str, TLSServer] = {}
+    owners: dict[str, str] = {}
+    secrets_by_name: dict[str, Secret] = {}
+    address = status_address(options)
+    for order, obj in enumerate(ingresses):
+        if not classes.selects(obj):
+            continue
+        key = key_of(obj)
+        source = f"Ingress {key.namespace}/{key.name}"
+        try:
+            compiled = compile_ingress(obj, order, backends, secrets)
+        except Exception as err:  # one broken object must not break the others
+            log.exception("translating %s", key)
+            report.problem(str(key), f"internal error while translating: {err!r}")
+            continue
+        for host in list(compiled.routes):
+            owner = fleet.owner(host)
+            if owner is None or owner.startswith("Ingress "):
+                owners.setdefault(host, source)
+                fleet.claim(host, owners[host])
+                continue
+            compiled.problems.append(f"host {host} is served by {owner}; its rules are ignored")
+            del compiled.routes[host]
+            compiled.tls.pop(host, None)
+        for host, entries in compiled.routes.items():
+            routes.setdefault(host, []).extend(entries)
+        for host, server in compiled.tls.items():
+            if host in tls:
+                if tls[host] != server:
+                    compiled.problems.append(
+                        f"host {host} already has its TLS settings from another Ingress; "
+                        "this Ingress's certificate and TLS versions are not used for it"
+                    )
+                continue
+            tls[host] = server
+        for secret in compiled.secrets:
+            secrets_by_name.setdefault(secret.name, secret)
+        for problem in compiled.problems:
+            # each rebuild reports it again: the modes log it once, when it appears
+            log.debug("%s: %s", key, problem)
+            report.problem(str(key), problem)
+        if address is not None:
+            report.set(key, load_balancer_status(address))
+
+    for name in sorted({name for server in tls.values() for name in server.secrets}):
+        builder.add_secret(secrets_by_name[name])
+    _add_hosts(fleet, routes, tls)
+
+
+def _add_hosts(
+    fleet: LegacyFleet, routes: dict[str, list[Entry]], tls: dict[str, TLSServer]
+) -> None:
+    """The virtual hosts: on plain HTTP, each host with routes of its own carries them, then
+    those of the wildcard hosts covering it, then those of "*" (rules without a host and the
+    default backend), as Gateway API assembles a listener's routes; on HTTPS, a host with a
+    certificate carries its own routes only."""
+    ordered = {host: sorted(entries, key=_first) for host, entries in routes.items()}
+    plain = {
+        host: [e.http for e in entries if e.http is not None] for host, entries in ordered.items()
+    }
+    for host in sorted(h for h, own in plain.items() if own):
+        merged: list[Route] = []
+        for cover in covering_hostnames(host):
+            merged.extend(plain.get(cover, ()))
+        fleet.add_http(VirtualHost(name=host, hostname=host, routes=_unique(tuple(merged))))
+    for host in sorted(h for h in ordered if h in tls):
+        secure = tuple(e.route for e in ordered[host] if e.secure)
+        fleet.add_https(
+            VirtualHost(name=host, hostname=host, routes=_unique(secure), tls=tls[host])
+        )
+
+
+def load_balancer_status(address: str) -> dict[str, Any]:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        entry = {"hostname": address}
+    else:
+        entry = {"ip": address}
+    return {"loadBalancer": {"ingress": [entry]}}
+
+
+def _first(entry: Entry) -> Any:
+    return entry.key
+
+
+def _unique(routes: tuple[Route, ...]) -> tuple[Route, ...]:
+    seen: set[str] = set()
+    out = []
+    for route in routes:
+        if route.name not in seen:
+            seen.add(route.name)
+            out.append(route)
+    return tuple(out)

@@ -1,0 +1,18 @@
+"""Per-case translation options for golden tests: a case directory may hold options.yaml, a
+mapping of TranslateOptions fields (e.g. `fallback_certificate: certs/fallback`); without
+one the defaults apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from gateway_contour.translate import TranslateOptions
+
+
+def options_of(case_dir: Path) -> TranslateOptions:
+    path = case_dir / "options.yaml"
+    if not path.is_file():
+        return TranslateOptions()
+    return TranslateOptions(**(yaml.safe_load(path.read_text()) or {}))

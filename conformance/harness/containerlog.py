@@ -17,10 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from gateway_contour.certs import self_signed
 
 LogLookup = Callable[[str, str, str], Path | None]  # (namespace, pod, container) -> file
 
@@ -127,34 +124,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 def _self_signed(address: str, directory: Path) -> tuple[Path, Path]:
-    import ipaddress
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gateway-contour-node-agent")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
+    cert, key = self_signed("gateway-contour-node-agent", [address], days=7)
     cert_path, key_path = directory / "kubelet.crt", directory / "kubelet.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert_path.write_bytes(cert)
+    key_path.write_bytes(key)
     return cert_path, key_path
 
 

@@ -3,16 +3,37 @@
 Envoys identify with `node.cluster` = the fleet (the IR Gateway name, e.g. "default/web");
 the xDS server serves each fleet its own snapshot. `node.id` is unique per process.
 Every xDS type, secrets included, comes over one ADS stream.
+
+With `tls`, the Envoy dials the ADS server over mutual TLS: its client certificate and the
+CA it trusts come from a directory (tls.crt, tls.key, ca.crt: a mounted Secret or the
+`envoy/` directory of `gateway-contour certgen`), and the server must present a certificate
+naming `server_name`. The files are not inlined: they reach Envoy through file-based SDS
+(two small JSON documents written beside the bootstrap) with the certificate directory
+watched, so when the Secret rotates Envoy uses the new files for its next connection
+without a restart.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway_contour.certs import CA_FILE, CERT_FILE, KEY_FILE
+
 XDS_CLUSTER = "gateway-contour-xds"
+CLIENT_CERT_SECRET = "xds-client-certificate"
+TRUSTED_CA_SECRET = "xds-trusted-ca"
+_SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
+_UPSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
+
+
+@dataclass(frozen=True, slots=True)
+class XdsClientTLS:
+    cert_dir: Path  # tls.crt, tls.key, ca.crt
+    server_name: str = "gateway-contour"  # SNI, and a SAN the server's certificate must carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,15 +47,70 @@ class BootstrapOptions:
     delta: bool = True  # Delta (incremental) ADS; False for State of the World
     # gRPC message limit Envoy accepts from us (large route configurations)
     max_receive_message_bytes: int = 64 * 1024 * 1024
+    tls: XdsClientTLS | None = None  # mutual TLS to the ADS server
 
 
 def _config_source() -> dict[str, Any]:
     return {"ads": {}, "resource_api_version": "V3"}
 
 
-def ads_bootstrap(opts: BootstrapOptions) -> dict[str, Any]:
-    api_type = "DELTA_GRPC" if opts.delta else "GRPC"
+def sds_documents(tls: XdsClientTLS) -> dict[str, dict[str, Any]]:
+    """File name -> the file-based SDS document of the client certificate and trusted CA."""
+    directory = str(tls.cert_dir.absolute())
+    certificate = {
+        "@type": _SECRET_TYPE,
+        "name": CLIENT_CERT_SECRET,
+        "tls_certificate": {
+            "certificate_chain": {"filename": str(tls.cert_dir.absolute() / CERT_FILE)},
+            "private_key": {"filename": str(tls.cert_dir.absolute() / KEY_FILE)},
+            "watched_directory": {"path": directory},
+        },
+    }
+    trusted = {
+        "@type": _SECRET_TYPE,
+        "name": TRUSTED_CA_SECRET,
+        "validation_context": {
+            "trusted_ca": {"filename": str(tls.cert_dir.absolute() / CA_FILE)},
+            "watched_directory": {"path": directory},
+            "match_typed_subject_alt_names": [
+                {"san_type": "DNS", "matcher": {"exact": tls.server_name}}
+            ],
+        },
+    }
     return {
+        f"{CLIENT_CERT_SECRET}.json": {"resources": [certificate]},
+        f"{TRUSTED_CA_SECRET}.json": {"resources": [trusted]},
+    }
+
+
+def _client_tls_socket(tls: XdsClientTLS, sds_dir: Path) -> dict[str, Any]:
+    def from_file(name: str) -> dict[str, Any]:
+        path = str(sds_dir.absolute() / f"{name}.json")
+        return {
+            "name": name,
+            "sds_config": {"path_config_source": {"path": path}, "resource_api_version": "V3"},
+        }
+
+    return {
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": _UPSTREAM_TLS,
+            "sni": tls.server_name,
+            "common_tls_context": {
+                "alpn_protocols": ["h2"],
+                "tls_certificate_sds_secret_configs": [from_file(CLIENT_CERT_SECRET)],
+                "validation_context_sds_secret_config": from_file(TRUSTED_CA_SECRET),
+            },
+        },
+    }
+
+
+def ads_bootstrap(opts: BootstrapOptions, sds_dir: Path | None = None) -> dict[str, Any]:
+    """The bootstrap document; with `opts.tls`, `sds_dir` is where `sds_documents` live."""
+    if opts.tls is not None and sds_dir is None:
+        raise ValueError("a TLS bootstrap needs the directory of its SDS documents")
+    api_type = "DELTA_GRPC" if opts.delta else "GRPC"
+    bootstrap: dict[str, Any] = {
         "node": {"id": opts.node_id, "cluster": opts.fleet},
         "admin": {
             "address": {
@@ -94,9 +170,28 @@ def ads_bootstrap(opts: BootstrapOptions) -> dict[str, Any]:
             ]
         },
     }
+    if opts.tls is not None and sds_dir is not None:
+        (xds_cluster,) = bootstrap["static_resources"]["clusters"]
+        xds_cluster["transport_socket"] = _client_tls_socket(opts.tls, sds_dir)
+    return bootstrap
 
 
 def write_bootstrap(opts: BootstrapOptions, path: Path) -> Path:
-    """Write the bootstrap as JSON (a YAML subset Envoy reads with either suffix)."""
-    path.write_text(json.dumps(ads_bootstrap(opts), indent=2) + "\n")
+    """Write the bootstrap as JSON (a YAML subset Envoy reads with either suffix), and with
+    TLS the SDS documents it names, beside it. The directory is created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if opts.tls is not None:
+        for name, document in sds_documents(opts.tls).items():
+            _replace(path.parent / name, json.dumps(document, indent=2) + "\n")
+    path.write_text(json.dumps(ads_bootstrap(opts, path.parent), indent=2) + "\n")
     return path
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write `text` unless `path` holds it already, by a rename: an Envoy of another
+    bootstrap in this directory may be reading the same SDS document right now."""
+    if path.exists() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

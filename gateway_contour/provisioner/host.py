@@ -3,8 +3,14 @@
 Each Envoy gets a bootstrap pointing at our ADS server, identifies with node.cluster = the
 fleet name, and listens where its IR listeners say (the Gateway's address). `reconcile`
 starts Envoys for new fleets and stops those whose Gateway went away; an Envoy that exits on
-its own is restarted with backoff. Stopping drains nothing: host mode is for development and
-tests (Kubernetes provisioning owns graceful drain).
+its own is restarted with backoff.
+
+`drain` is the graceful stop (at shutdown): each Envoy fails its health checks
+(`POST /healthcheck/fail`: load balancers stop sending new traffic), drains its listeners
+(`POST /drain_listeners?graceful`: HTTP/1 responses say `Connection: close`, HTTP/2 gets a
+GOAWAY, listeners close after the drain time) and is stopped once its downstream
+connections are gone, or when the bound runs out. Removing one Gateway's Envoy during a
+reconcile stops it at once.
 """
 
 from __future__ import annotations
@@ -16,13 +22,16 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
 
 from gateway_contour.envoy.binary import envoy_binary
-from gateway_contour.envoy.bootstrap import BootstrapOptions, write_bootstrap
+from gateway_contour.envoy.bootstrap import BootstrapOptions, XdsClientTLS, write_bootstrap
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,8 @@ class HostFleetOptions:
     log_level: str = "warn"
     work_dir: Path | None = None  # bootstraps and logs; a temp dir when None
     concurrency: int = 1  # Envoy worker threads per process (the machine is small)
+    tls: XdsClientTLS | None = None  # mutual TLS to the ADS server
+    drain_seconds: int = 1  # Envoy's --drain-time-s: the graceful part of a listener drain
 
 
 class HostFleet:
@@ -119,6 +130,7 @@ class HostFleet:
                 xds_port=self.opts.xds_port,
                 admin_port=admin_port,
                 delta=self.opts.delta,
+                tls=self.opts.tls,
             ),
             self.work_dir / f"{slug}.bootstrap.json",
         )
@@ -133,7 +145,7 @@ class HostFleet:
             "--concurrency",
             str(self.opts.concurrency),
             "--drain-time-s",
-            "1",
+            str(self.opts.drain_seconds),
         ]
         with log_path.open("ab") as out:
             process = subprocess.Popen(
@@ -152,6 +164,28 @@ class HostFleet:
                 envoy.process.wait()
         log.info("stopped envoy for %s", envoy.fleet)
 
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Gracefully stop every Envoy (see the module docstring), within `timeout` seconds
+        for them all; then `close`."""
+        with anyio.move_on_after(timeout):
+            async with anyio.create_task_group() as tg:
+                for envoy in self.envoys.values():
+                    tg.start_soon(self._drain_one, envoy)
+        self.close()
+
+    async def _drain_one(self, envoy: EnvoyProcess) -> None:
+        if envoy.process.poll() is not None:
+            return
+        for path in ("/healthcheck/fail", "/drain_listeners?graceful"):
+            if await anyio.to_thread.run_sync(_admin, envoy, "POST", path) is None:
+                return  # the admin does not answer: nothing to drain through
+        log.info("draining envoy for %s", envoy.fleet)
+        while (active := await anyio.to_thread.run_sync(_downstream_connections, envoy)) != 0:
+            if active is None:
+                return
+            await anyio.sleep(0.1)
+        log.info("envoy for %s drained", envoy.fleet)
+
     def close(self) -> None:
         for envoy in self.envoys.values():
             self._stop(envoy)
@@ -159,3 +193,27 @@ class HostFleet:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def _admin(envoy: EnvoyProcess, method: str, path: str) -> str | None:
+    request = urllib.request.Request(envoy.admin_url + path, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return str(response.read().decode())
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def _downstream_connections(envoy: EnvoyProcess) -> int | None:
+    """Open connections on the Envoy's own listeners (not its admin), None if unknown."""
+    pattern = urllib.parse.quote(r"^listener\..*downstream_cx_active$")
+    text = _admin(envoy, "GET", f"/stats?filter={pattern}")
+    if text is None:
+        return None
+    total = 0
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        value = value.strip()
+        if name.startswith("listener.") and not name.startswith("listener.admin."):
+            total += int(value) if value.isdigit() else 0
+    return total

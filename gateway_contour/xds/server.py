@@ -12,7 +12,7 @@ Usage (from the app, on its event loop):
 
     cache = SnapshotCache()
     server = XdsServer(cache)
-    port = await server.start("0.0.0.0", 18000)
+    port = await server.start("0.0.0.0", 18000)   # tls=ServerTLS.from_dir(...) for mTLS
     cache.set_fleet("default/web", resources)   # type_url -> name -> Message
     cache.mark_ready()                          # once every source has synced
     ...
@@ -34,6 +34,7 @@ from gateway_contour.xds.delta import DeltaStream
 from gateway_contour.xds.sotw import SotwStream
 from gateway_contour.xds.stats import XdsStats
 from gateway_contour.xds.stream import AdsStream
+from gateway_contour.xds.tls import CertificateFiles, ServerTLS
 
 log = logging.getLogger("gateway_contour.xds")
 
@@ -61,6 +62,7 @@ class XdsServer:
         self._server: grpc.aio.Server | None = None
         self._streams: dict[int, AdsStream] = {}
         self.port = 0
+        self.certificates: CertificateFiles | None = None  # with mTLS: what is served now
 
     def streams(self) -> list[AdsStream]:
         """The streams connected now (read-only use: node, fleet, per-type state)."""
@@ -72,11 +74,18 @@ class XdsServer:
         port: int = 0,
         *,
         credentials: grpc.ServerCredentials | None = None,
+        tls: ServerTLS | None = None,
         options: Sequence[tuple[str, Any]] = (),
     ) -> int:
-        """Listen on host:port (0: an ephemeral port) and return the bound port."""
+        """Listen on host:port (0: an ephemeral port) and return the bound port.
+
+        With `tls`, serve TLS from those files (client certificates required unless it says
+        otherwise) and pick up rotated files at each new connection."""
         if self._server is not None:
             raise RuntimeError("XdsServer already started")
+        if tls is not None:
+            self.certificates = CertificateFiles(tls)
+            credentials = self.certificates.credentials()
         server = grpc.aio.server(
             options=[
                 ("grpc.max_send_message_length", self._max_message_bytes),

@@ -1,6 +1,6 @@
 """What the xDS server reports: counters, NACK events and connected streams.
 
-The app reads these (and will export them as metrics); tests await conditions on them with
+The app reads these (observability/ exports them as metrics); tests await conditions on them with
 `wait_until` instead of sleeping. A NACK is also logged at WARNING with Envoy's message and
 handed to the optional `on_nack` hook (where the app can map it to an object condition).
 """
@@ -40,6 +40,7 @@ class XdsStats:
     nacks: int = 0
     streams_opened: int = 0
     streams_closed: int = 0
+    nacks_by_type: dict[str, int] = field(default_factory=dict)  # type_url -> NACKs
     recent_nacks: deque[NackEvent] = field(default_factory=lambda: deque(maxlen=100))
     on_nack: Callable[[NackEvent], None] | None = None
     _changed: asyncio.Event | None = None
@@ -56,6 +57,7 @@ class XdsStats:
 
     def record_nack(self, event: NackEvent) -> None:
         self.nacks += 1
+        self.nacks_by_type[event.type_url] = self.nacks_by_type.get(event.type_url, 0) + 1
         self.recent_nacks.append(event)
         log.warning(
             "Envoy %s (fleet %s, %s) rejected %s version %s: %s",

@@ -11,7 +11,6 @@ ADS) and picks up a rotated certificate.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import http.client
 import logging
 import socket
@@ -24,10 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.core.v3 import address_pb2, base_pb2, config_source_pb2
 from envoy.config.endpoint.v3 import endpoint_components_pb2, endpoint_pb2
@@ -42,6 +37,7 @@ from envoy.extensions.transport_sockets.tls.v3 import common_pb2, secret_pb2, tl
 from envoy.type.matcher.v3 import regex_pb2
 from google.protobuf import any_pb2
 
+from gateway_contour.certs import self_signed
 from gateway_contour.envoy.bootstrap import BootstrapOptions, write_bootstrap
 from gateway_contour.xds import types
 from gateway_contour.xds.cache import SnapshotCache
@@ -265,32 +261,10 @@ async def test_envoy_follows_snapshot_updates_and_nacks(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
-def self_signed(common_name: str) -> tuple[str, str, bytes]:
+def self_signed_pems(common_name: str) -> tuple[str, str, bytes]:
     """(certificate PEM, key PEM, certificate DER) of a fresh self-signed certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return (
-        cert.public_bytes(serialization.Encoding.PEM).decode(),
-        key_pem.decode(),
-        cert.public_bytes(serialization.Encoding.DER),
-    )
+    cert, key = self_signed(common_name)
+    return cert.decode(), key.decode(), ssl.PEM_cert_to_DER_cert(cert.decode())
 
 
 def certificate_secret(cert_pem: str, key_pem: str) -> secret_pb2.Secret:
@@ -344,8 +318,8 @@ async def test_tls_certificate_comes_over_ads_and_rotates(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     port = free_port()
-    first_pem, first_key, first_der = self_signed("web.example.com")
-    second_pem, second_key, second_der = self_signed("web.example.com")
+    first_pem, first_key, first_der = self_signed_pems("web.example.com")
+    second_pem, second_key, second_der = self_signed_pems("web.example.com")
     cache = SnapshotCache()
     server = XdsServer(cache)
     xds_port = await server.start("127.0.0.1", 0)

@@ -4,14 +4,9 @@ __init__, so the name must be unique.)"""
 
 from __future__ import annotations
 
-import datetime
 from functools import cache
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
+from gateway_contour import certs
 from gateway_contour.envoy.resources import FleetResources, build_resources
 from gateway_contour.envoy.validate import validate_fleet
 from gateway_contour.ir.model import (
@@ -83,28 +78,9 @@ def assert_envoy_accepts(resources: FleetResources) -> None:
 
 @cache
 def self_signed(hostname: str = "www.example.com") -> tuple[bytes, bytes]:
-    """(certificate PEM, private key PEM) for `hostname`, self-signed, valid for a day."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+    """(certificate PEM, private key PEM) for `hostname`, self-signed (its own CA), valid for
+    a day; the same pair for the same hostname within a test run."""
+    return certs.self_signed(hostname)
 
 
 def tls_secret(name: str, hostname: str = "www.example.com", with_ca: bool = False) -> Secret:

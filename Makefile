@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test unit e2e k8s control-plane system-deps conformance lint golden bench clean
+.PHONY: install run test unit e2e k8s control-plane system-deps conformance lint golden bench clean manifests
 
 install: $(STAMP)
 
@@ -40,6 +40,12 @@ lint: install
 	$(BIN)/ruff check gateway_contour tests conformance
 	$(BIN)/ruff format --check gateway_contour tests conformance
 	$(BIN)/mypy
+
+# manifests/install.yaml and manifests/crds/ from the code's own definitions (CRDs from
+# gateway_contour/api, RBAC from what the controller watches and writes); a unit test fails
+# when they are not current.
+manifests: install
+	$(BIN)/python -m gateway_contour.manifests --output-dir manifests
 
 # Rewrite golden outputs from the current code; read the diff before committing it.
 golden: install

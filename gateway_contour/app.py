@@ -2,7 +2,11 @@
 
 `HostMode.run()` starts the ADS server, watches the directory, rebuilds on every change and
 keeps one local Envoy per Gateway in step with the configuration. Cancelling it (Ctrl-C)
-stops the Envoys and the server.
+drains the Envoys (bounded by `drain_timeout`), then stops them and the server.
+
+Optional: `xds_certs` (a `gateway-contour certgen --output-dir`) puts the ADS server and its
+Envoys on mutual TLS; `metrics_address` serves /metrics, /healthz, /readyz and
+`debug_address` the /debug dumps (observability/).
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from pathlib import Path
 
 import anyio
 
+from gateway_contour.envoy.bootstrap import XdsClientTLS
+from gateway_contour.observability.metrics import Metrics, Observed
+from gateway_contour.observability.server import OpsServer, start_ops_servers
 from gateway_contour.pipeline import Pipeline
 from gateway_contour.providers.files import watch_directory
 from gateway_contour.provisioner.host import HostFleet, HostFleetOptions
@@ -21,6 +28,7 @@ from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate import TranslateOptions
 from gateway_contour.xds.cache import SnapshotCache
 from gateway_contour.xds.server import XdsServer
+from gateway_contour.xds.tls import ServerTLS
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,17 @@ class HostModeConfig:
     envoy_log_level: str = "warn"
     work_dir: Path | None = None
     poll_interval: float = 0.1
+    # the implicit fleet of Ingress/HTTPProxy: its listener ports, and the Ingress classes
+    # served (empty: Contour's defaults)
+    legacy_http_port: int = TranslateOptions.legacy_http_port
+    legacy_https_port: int = TranslateOptions.legacy_https_port
+    ingress_class_names: tuple[str, ...] = ()
+    ingress_default_class: str | None = None
+    fallback_certificate: str | None = None  # "namespace/name" (HTTPProxy fallback)
+    xds_certs: Path | None = None  # certgen output: controller/ and envoy/ (mutual TLS)
+    metrics_address: str | None = None  # "host:port" of /metrics, /healthz, /readyz
+    debug_address: str | None = None  # "host:port" of /debug/ir, /debug/xds (and health)
+    drain_timeout: float = 10.0  # bound on the graceful Envoy drain at shutdown
 
 
 @dataclass
@@ -48,6 +67,9 @@ class HostMode:
     pipeline: Pipeline | None = None
     server: XdsServer | None = None
     started: anyio.Event = field(default_factory=anyio.Event)
+    observed: Observed = field(default_factory=Observed)
+    snapshot: Snapshot | None = None  # the objects of the last load
+    ops: list[OpsServer] = field(default_factory=list)
 
     def nack_count(self) -> int:
         """Configurations Envoys rejected since start (each logged with Envoy's message)."""
@@ -55,10 +77,19 @@ class HostMode:
 
     async def run(self) -> None:
         cfg = self.config
-        options = TranslateOptions(controller_name=cfg.controller_name, default_address=cfg.address)
+        options = TranslateOptions(
+            controller_name=cfg.controller_name,
+            default_address=cfg.address,
+            legacy_http_port=cfg.legacy_http_port,
+            legacy_https_port=cfg.legacy_https_port,
+            ingress_class_names=cfg.ingress_class_names,
+            ingress_default_class=cfg.ingress_default_class,
+            fallback_certificate=cfg.fallback_certificate,
+        )
         self.pipeline = Pipeline(self.cache, options)
         self.server = server = XdsServer(self.cache)
-        self.xds_port = await server.start(cfg.xds_address, cfg.xds_port)
+        tls = ServerTLS.from_dir(cfg.xds_certs / "controller") if cfg.xds_certs else None
+        self.xds_port = await server.start(cfg.xds_address, cfg.xds_port, tls=tls)
         log.info("xDS server listening on %s:%d", cfg.xds_address, self.xds_port)
         self.fleet = HostFleet(
             HostFleetOptions(
@@ -67,14 +98,17 @@ class HostMode:
                 delta=cfg.delta,
                 log_level=cfg.envoy_log_level,
                 work_dir=cfg.work_dir,
+                tls=XdsClientTLS(cfg.xds_certs / "envoy") if cfg.xds_certs else None,
             )
         )
         console = ConsoleStatus(cfg.status_file)
         try:
+            await self._start_ops()
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.fleet.supervise)
+                tg.start_soon(self.pipeline.collector.run)
                 async for loaded in watch_directory(cfg.config_dir, cfg.poll_interval):
-                    snapshot = Snapshot.of(loaded.objects)
+                    self.snapshot = snapshot = Snapshot.of(loaded.objects)
                     result = await self.pipeline.rebuild(snapshot, loaded.problems)
                     if result is None:
                         continue
@@ -83,5 +117,18 @@ class HostMode:
                     self.started.set()
         finally:
             with anyio.CancelScope(shield=True):
-                self.fleet.close()
+                await self.fleet.drain(cfg.drain_timeout)
+                for ops in self.ops:
+                    await ops.stop()
                 await server.stop(1.0)
+
+    async def _start_ops(self) -> None:
+        assert self.pipeline is not None
+        self.observed.xds = self.server
+        self.observed.snapshot = lambda: self.snapshot
+        self.observed.synced = lambda: self.snapshot is not None
+        metrics = Metrics(self.observed)
+        metrics.attach(self.pipeline)
+        self.ops += await start_ops_servers(
+            metrics, self.config.metrics_address, self.config.debug_address
+        )

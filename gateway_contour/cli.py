@@ -11,7 +11,10 @@ from pathlib import Path
 
 import anyio
 
-from gateway_contour.envoy.bootstrap import BootstrapOptions, write_bootstrap
+from gateway_contour.envoy.bootstrap import BootstrapOptions, XdsClientTLS, write_bootstrap
+from gateway_contour.gcpolicy import GCWatch
+from gateway_contour.migrate import command as migrate_command
+from gateway_contour.translate.options import TranslateOptions
 
 QUICKSTART_DIR = Path("manifests/examples/quickstart")
 
@@ -33,6 +36,52 @@ def _add_host_mode_args(p: argparse.ArgumentParser, config_dir_default: Path | N
     p.add_argument(
         "--controller-name", default=None, help="GatewayClass controllerName we answer to"
     )
+    p.add_argument(
+        "--xds-certs",
+        type=Path,
+        help="mutual TLS between the ADS server and its Envoys: a `certgen --output-dir`",
+    )
+    p.add_argument("--metrics-address", help="host:port of /metrics, /healthz, /readyz")
+    p.add_argument("--debug-address", help="host:port of /debug/ir and /debug/xds")
+    _add_ingress_args(p)
+    p.add_argument(
+        "--ingress-http-port",
+        type=int,
+        default=None,
+        help="port of the Ingress/HTTPProxy fleet's plain HTTP listener (default 8080)",
+    )
+    p.add_argument(
+        "--ingress-https-port",
+        type=int,
+        default=None,
+        help="port of the Ingress/HTTPProxy fleet's HTTPS listener (default 8443)",
+    )
+
+
+def _add_ingress_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--ingress-class-name",
+        default="",
+        help="comma-separated Ingress classes to serve (default: 'contour', IngressClasses "
+        "of our controller, and Ingresses without a class)",
+    )
+    p.add_argument(
+        "--ingress-default-class",
+        default=None,
+        help="the class of Ingresses naming none (default: the IngressClass annotated as the "
+        "cluster default, if any)",
+    )
+    p.add_argument(
+        "--fallback-certificate",
+        default=None,
+        metavar="NAMESPACE/NAME",
+        help="the Secret presented to TLS clients sending no SNI, for HTTPProxies with "
+        "enableFallbackCertificate",
+    )
+
+
+def _ingress_classes(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(c.strip() for c in args.ingress_class_name.split(",") if c.strip())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,11 +109,63 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--envoy-address", default="0.0.0.0", help="where Envoy listeners bind")
     serve.add_argument("--leader-namespace", default="gateway-contour")
     serve.add_argument("--no-leader-election", action="store_true")
+    _add_ingress_args(serve)
+    serve.add_argument(
+        "--ingress-status-address",
+        default=None,
+        help="address written into Ingress status when the Ingress fleet has no assigned one",
+    )
     serve.add_argument(
         "--provision",
-        choices=("none", "host"),
+        choices=("none", "host", "kubernetes"),
         default="none",
-        help="host: run a local Envoy per Gateway on its own loopback address",
+        help="host: run a local Envoy per Gateway on its own loopback address; kubernetes: "
+        "an Envoy DaemonSet/Deployment, Service and Secrets per Gateway",
+    )
+    serve.add_argument(
+        "--envoy-cert-dir",
+        type=Path,
+        help="--provision kubernetes: the Envoys' xDS client certificate (tls.crt, tls.key, "
+        "ca.crt), copied into each Gateway's namespace",
+    )
+    serve.add_argument(
+        "--xds-service-host",
+        default="gateway-contour.gateway-contour.svc",
+        help="--provision kubernetes: the name Envoys dial the ADS server by",
+    )
+    serve.add_argument(
+        "--bootstrap-image",
+        default=None,
+        help="--provision kubernetes: the image whose `gateway-contour bootstrap` writes "
+        "the Envoy bootstrap (default: this release's)",
+    )
+    serve.add_argument(
+        "--legacy-fleet-parameters",
+        default=None,
+        metavar="NAMESPACE/NAME",
+        help="--provision kubernetes: the ContourDeployment shaping the Envoys that serve "
+        "Ingress and HTTPProxy (default: the defaults)",
+    )
+    serve.add_argument(
+        "--legacy-fleet",
+        default=TranslateOptions.legacy_fleet,
+        metavar="NAMESPACE/NAME",
+        help="the Envoy fleet serving Ingress and HTTPProxy: its xDS node cluster, and with "
+        "--provision kubernetes the namespace its Envoys go to (default: %(default)s)",
+    )
+
+    serve.add_argument(
+        "--xds-cert-dir",
+        type=Path,
+        help="mutual TLS on the ADS server: tls.crt, tls.key, ca.crt (reloaded on rotation); "
+        "without it xDS is plaintext",
+    )
+    serve.add_argument("--xds-ca", type=Path, help="CA of client certificates (default: ca.crt)")
+    serve.add_argument(
+        "--metrics-address", default="0.0.0.0:8000", help="/metrics, /healthz, /readyz"
+    )
+    serve.add_argument(
+        "--debug-address", default="127.0.0.1:6060", help="/debug/ir, /debug/xds ('' disables)"
     )
 
     boot = sub.add_parser("bootstrap", help="write an Envoy bootstrap pointing at the ADS server")
@@ -76,7 +177,53 @@ def _parser() -> argparse.ArgumentParser:
     boot.add_argument("--admin-address", default="127.0.0.1")
     boot.add_argument("--admin-port", type=int, default=9901)
     boot.add_argument("--sotw", action="store_true")
+    boot.add_argument(
+        "--xds-cert-dir",
+        type=Path,
+        help="mutual TLS to the ADS server: a directory of tls.crt, tls.key, ca.crt",
+    )
+    boot.add_argument(
+        "--xds-server-name",
+        default="gateway-contour",
+        help="SNI, and the name the server certificate must carry (with --xds-cert-dir)",
+    )
+
+    cg = sub.add_parser("certgen", help="generate the CA and certificates for secure xDS")
+    cg.add_argument(
+        "--output-dir", type=Path, help="write DIR/controller/ and DIR/envoy/ (tls.crt, ...)"
+    )
+    cg.add_argument(
+        "--secrets", type=Path, help="write the two kubernetes.io/tls Secrets as YAML here"
+    )
+    cg.add_argument("--namespace", default="gateway-contour", help="namespace of the Secrets")
+    cg.add_argument(
+        "--dns-name",
+        action="append",
+        default=[],
+        help="a name Envoys dial the controller by (repeatable; e.g. its Service DNS name)",
+    )
+    cg.add_argument("--days", type=int, default=365, help="validity of the certificates")
+    migrate_command.add_parser(sub)
     return parser
+
+
+def _certgen(args: argparse.Namespace) -> int:
+    from gateway_contour.certs import generate_xds_certificates, write_xds_dirs, xds_secrets
+    from gateway_contour.ir.serialize import dump_yaml
+
+    if args.output_dir is None and args.secrets is None:
+        print("gateway-contour certgen: give --output-dir and/or --secrets", file=sys.stderr)
+        return 2
+    certs = generate_xds_certificates(args.dns_name, days=args.days)
+    if args.output_dir is not None:
+        for directory in write_xds_dirs(certs, args.output_dir):
+            logging.info("wrote %s", directory)
+    if args.secrets is not None:
+        secrets = xds_secrets(certs, args.namespace)
+        args.secrets.write_text("".join("---\n" + dump_yaml(s) for s in secrets))
+        args.secrets.chmod(0o600)
+        logging.info("wrote %s", args.secrets)
+    return 0
 
 
 def _run_host_mode(args: argparse.Namespace, demo_backends: bool) -> int:
@@ -95,7 +242,17 @@ def _run_host_mode(args: argparse.Namespace, demo_backends: bool) -> int:
         delta=not args.sotw,
         status_file=args.status_file,
         envoy_log_level=args.envoy_log_level,
+        xds_certs=args.xds_certs,
+        metrics_address=args.metrics_address,
+        debug_address=args.debug_address,
+        ingress_class_names=_ingress_classes(args),
+        ingress_default_class=args.ingress_default_class,
+        fallback_certificate=args.fallback_certificate,
     )
+    if args.ingress_http_port is not None:
+        config.legacy_http_port = args.ingress_http_port
+    if args.ingress_https_port is not None:
+        config.legacy_https_port = args.ingress_https_port
     if args.controller_name:
         config.controller_name = args.controller_name
     backends = start_demo_backends(load_directory(args.config_dir).objects) if demo_backends else []
@@ -136,7 +293,21 @@ def _serve(args: argparse.Namespace) -> int:
         leader_namespace=args.leader_namespace,
         leader_election=not args.no_leader_election,
         provision=args.provision,
+        envoy_cert_dir=args.envoy_cert_dir,
+        xds_service_host=args.xds_service_host,
+        xds_cert_dir=args.xds_cert_dir,
+        xds_ca=args.xds_ca,
+        metrics_address=args.metrics_address or None,
+        debug_address=args.debug_address or None,
+        ingress_class_names=_ingress_classes(args),
+        ingress_default_class=args.ingress_default_class,
+        ingress_status_address=args.ingress_status_address,
+        fallback_certificate=args.fallback_certificate,
+        legacy_fleet_parameters=args.legacy_fleet_parameters,
+        legacy_fleet=args.legacy_fleet,
     )
+    if args.bootstrap_image:
+        config.bootstrap_image = args.bootstrap_image
     if args.controller_name:
         config.controller_name = args.controller_name
     anyio.run(_until_signalled, ServeMode(config).run)
@@ -150,8 +321,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # the HTTP client logs every API request at INFO: a line per status write and watch
-    for noisy in ("grpc", "httpx", "httpx2", "httpcore"):
+    for noisy in ("grpc", "httpx", "httpx2", "httpcore", "httpcore2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.verbose:
+        GCWatch().install()  # collector pauses over 5 ms, logged
     if args.command == "bootstrap":
         opts = BootstrapOptions(
             node_id=args.node_id or f"{args.fleet}@bootstrap",
@@ -161,9 +334,16 @@ def main(argv: list[str] | None = None) -> int:
             admin_address=args.admin_address,
             admin_port=args.admin_port,
             delta=not args.sotw,
+            tls=XdsClientTLS(args.xds_cert_dir, args.xds_server_name)
+            if args.xds_cert_dir
+            else None,
         )
         write_bootstrap(opts, args.output)
         return 0
+    if args.command == "certgen":
+        return _certgen(args)
+    if args.command == "migrate":
+        return migrate_command.run(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "run":

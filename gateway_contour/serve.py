@@ -17,13 +17,22 @@ from pathlib import Path
 import anyio
 
 from gateway_contour.debounce import Debouncer
+from gateway_contour.envoy.bootstrap import XdsClientTLS
+from gateway_contour.ir.model import IR
+from gateway_contour.observability.metrics import Metrics, Observed
+from gateway_contour.observability.server import OpsServer, start_ops_servers
 from gateway_contour.pipeline import Pipeline
 from gateway_contour.providers.kubernetes.client import KubeClient
 from gateway_contour.providers.kubernetes.leader import LeaderElector
 from gateway_contour.providers.kubernetes.source import KubernetesSource
 from gateway_contour.providers.kubernetes.watch import Backoff
-from gateway_contour.provisioner.addresses import LoopbackAllocator, our_gateways
+from gateway_contour.provisioner.addresses import HostAddresses, LoopbackAllocator, our_gateways
 from gateway_contour.provisioner.host import HostFleet, HostFleetOptions
+from gateway_contour.provisioner.host_records import HostRecords
+from gateway_contour.provisioner.kube.credentials import EphemeralCredentials, TLSDirCredentials
+from gateway_contour.provisioner.kube.fleet import KubeFleet
+from gateway_contour.provisioner.kube.implicit import ImplicitFleetConfig
+from gateway_contour.provisioner.kube.objects import CONTROLLER_IMAGE, ControllerEndpoint
 from gateway_contour.status.latest import LatestReport
 from gateway_contour.status.report import StatusReport
 from gateway_contour.status.writer import StatusWriter
@@ -32,6 +41,7 @@ from gateway_contour.store.store import Store
 from gateway_contour.translate import TranslateOptions
 from gateway_contour.xds.cache import SnapshotCache
 from gateway_contour.xds.server import XdsServer
+from gateway_contour.xds.tls import ServerTLS
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +61,34 @@ class ServeConfig:
     max_wait: float = 0.5
     leader_election: bool = True
     # "host": run one local Envoy per Gateway, each on its own loopback address (the
-    # conformance harness and tests); "none": Envoys are deployed by someone else
+    # conformance harness and tests); "kubernetes": an Envoy DaemonSet/Deployment, Service,
+    # ServiceAccount and client certificate Secret per Gateway (provisioner/kube/);
+    # "none": Envoys are deployed by someone else
     provision: str = "none"
     envoy_work_dir: Path | None = None
+    # provision "kubernetes": the Envoys' client certificate (tls.crt, tls.key, ca.crt; a
+    # throwaway one when None), where they reach our ADS server, the image of the bootstrap
+    envoy_cert_dir: Path | None = None
+    xds_service_host: str = "gateway-contour.gateway-contour.svc"
+    bootstrap_image: str = CONTROLLER_IMAGE
+    # mutual TLS on the ADS server: tls.crt, tls.key, ca.crt (a mounted Secret); `xds_ca`
+    # overrides the CA client certificates must chain to. None: plaintext (logged)
+    xds_cert_dir: Path | None = None
+    xds_ca: Path | None = None
+    metrics_address: str | None = None  # "host:port": /metrics, /healthz, /readyz
+    debug_address: str | None = None  # "host:port": /debug/ir, /debug/xds (and health)
+    drain_timeout: float = 10.0  # provision "host": bound on the graceful Envoy drain
+    # Ingress classes served (empty: Contour's defaults), and the address written into
+    # Ingress status when the implicit fleet has no assigned one
+    ingress_class_names: tuple[str, ...] = ()
+    ingress_default_class: str | None = None
+    ingress_status_address: str | None = None
+    fallback_certificate: str | None = None  # "namespace/name" (HTTPProxy fallback)
+    # provision "kubernetes": "namespace/name" of the ContourDeployment shaping the implicit
+    # Ingress/HTTPProxy fleet (None: the defaults)
+    legacy_fleet_parameters: str | None = None
+    # namespace/name of the implicit Ingress/HTTPProxy fleet (its Envoys go to that namespace)
+    legacy_fleet: str = TranslateOptions.legacy_fleet
 
 
 class ServeMode:
@@ -65,7 +100,13 @@ class ServeMode:
         self.pipeline = Pipeline(
             self.cache,
             TranslateOptions(
-                controller_name=config.controller_name, default_address=config.envoy_address
+                controller_name=config.controller_name,
+                default_address=config.envoy_address,
+                ingress_class_names=config.ingress_class_names,
+                ingress_default_class=config.ingress_default_class,
+                ingress_status_address=config.ingress_status_address,
+                fallback_certificate=config.fallback_certificate,
+                legacy_fleet=config.legacy_fleet,
             ),
         )
         self.client: KubeClient | None = None
@@ -75,27 +116,69 @@ class ServeMode:
         self.xds_port = 0
         self.ready = anyio.Event()
         self.allocator = LoopbackAllocator() if config.provision == "host" else None
+        self.host_addresses = HostAddresses() if config.provision == "host" else None
+        self.host_records: HostRecords | None = None  # host mode's ServiceAccount per Gateway
         self.host_fleet: HostFleet | None = None
+        self.kube_fleet: KubeFleet | None = None
         self.status_queue = LatestReport()
+        self.ops: list[OpsServer] = []
         # status writes that failed transiently are retried by a later rebuild: no watch
         # event may come to trigger one (the API server was only restarting)
         self._status_retry = anyio.Event()
         self._status_backoff = Backoff(first=0.5, cap=10.0)
+        # problems of the last rebuild (objects without conditions, e.g. Ingress): each is
+        # logged once, when it appears
+        self._problems: set[tuple[str, str]] = set()
 
     async def _rebuild(self) -> None:
         assert self.source is not None
         snapshot = self.store.snapshot()
         if self.allocator is not None:
-            addresses = self.allocator.assign(our_gateways(snapshot, self.config.controller_name))
-            self.pipeline.options = replace(self.pipeline.options, gateway_addresses=addresses)
+            assert self.host_addresses is not None
+            name = self.config.controller_name
+            static = self.host_addresses.static_addresses(snapshot, name)
+            # the implicit Ingress/HTTPProxy fleet gets its own address too (unused until
+            # an Ingress or HTTPProxy makes the fleet exist)
+            fleets = [*our_gateways(snapshot, name), self.pipeline.options.legacy_fleet]
+            addresses = self.allocator.assign(fleets, static)
+            self.pipeline.options = replace(
+                self.pipeline.options,
+                gateway_addresses=addresses,
+                address_usable=self.host_addresses.usable,
+            )
+        if self.kube_fleet is not None and self.config.ingress_status_address is None:
+            # Ingress/HTTPProxy status: the implicit fleet's Service address, once it has one
+            self.pipeline.options = replace(
+                self.pipeline.options,
+                ingress_status_address=self.kube_fleet.implicit_status_address(snapshot),
+            )
         result = await self.pipeline.rebuild(snapshot)
         self.ready.set()
+        if result is not None:
+            problems = {(p.source, p.reason) for p in result.report.problems}
+            for source, reason in sorted(problems - self._problems):
+                log.warning("%s: %s", source, reason)
+            self._problems = problems
         if result is not None and self.host_fleet is not None:
             self.host_fleet.reconcile(result.fleets)
+        leading = self.leader is None or self.leader.is_leader
+        if result is not None and self.host_records is not None and leading:
+            await self.host_records.reconcile(snapshot, result.ir)
+        if result is not None and self.kube_fleet is not None:
+            await self._provision(snapshot, result.ir, result.report)
         if result is None or self.writer is None:
             return
         # written by its own task: the next rebuild need not wait for the writes
         self.status_queue.offer(result.report, snapshot)
+
+    async def _provision(self, snapshot: Snapshot, ir: IR, report: StatusReport) -> None:
+        # the leader provisions (as it writes status); a failed apply is retried like a
+        # failed status write
+        assert self.kube_fleet is not None
+        leading = self.leader is None or self.leader.is_leader
+        if leading and not await self.kube_fleet.reconcile(snapshot, ir):
+            self._status_retry.set()
+        self.kube_fleet.amend_report(report, snapshot)
 
     async def _write_status(self, report: StatusReport, snapshot: Snapshot) -> None:
         assert self.writer is not None
@@ -134,15 +217,44 @@ class ServeMode:
         cfg = self.config
         self.client = KubeClient(cfg.kubeconfig, cfg.context)
         server = XdsServer(self.cache)
+        tls = ServerTLS.from_dir(cfg.xds_cert_dir, cfg.xds_ca) if cfg.xds_cert_dir else None
+        if tls is None:
+            log.warning("xDS is served in plaintext: give --xds-cert-dir for mutual TLS")
         try:
-            self.xds_port = await server.start(cfg.xds_address, cfg.xds_port)
+            self.xds_port = await server.start(cfg.xds_address, cfg.xds_port, tls=tls)
+            await self._start_ops(server)
             log.info("xDS server listening on %s:%d", cfg.xds_address, self.xds_port)
             if cfg.provision == "host":
                 local = "127.0.0.1" if cfg.xds_address in ("0.0.0.0", "::") else cfg.xds_address
                 self.host_fleet = HostFleet(
                     HostFleetOptions(
-                        xds_address=local, xds_port=self.xds_port, work_dir=cfg.envoy_work_dir
+                        xds_address=local,
+                        xds_port=self.xds_port,
+                        work_dir=cfg.envoy_work_dir,
+                        tls=XdsClientTLS(cfg.envoy_cert_dir) if cfg.envoy_cert_dir else None,
                     )
+                )
+                self.host_records = HostRecords(self.client)
+            if cfg.provision == "kubernetes":
+                self.kube_fleet = KubeFleet(
+                    self.client,
+                    TLSDirCredentials(cfg.envoy_cert_dir)
+                    if cfg.envoy_cert_dir
+                    else EphemeralCredentials(),
+                    cfg.controller_name,
+                    ControllerEndpoint(
+                        xds_host=cfg.xds_service_host,
+                        xds_port=cfg.xds_port or 8001,
+                        image=cfg.bootstrap_image,
+                        # Envoys dial over mTLS exactly when our ADS server requires it
+                        tls=cfg.xds_cert_dir is not None,
+                    ),
+                    implicit_config=ImplicitFleetConfig(
+                        fleet=self.pipeline.options.legacy_fleet,
+                        http_port=self.pipeline.options.legacy_http_port,
+                        https_port=self.pipeline.options.legacy_https_port,
+                        parameters=cfg.legacy_fleet_parameters,
+                    ),
                 )
             self.source = KubernetesSource(self.client, self.store, lambda _k: self._changed())
             async with anyio.create_task_group() as tg:
@@ -159,14 +271,31 @@ class ServeMode:
                     tg.start_soon(self.host_fleet.supervise)
                 tg.start_soon(self.status_queue.run, self._write_status)
                 tg.start_soon(self.debouncer.run, self._rebuild)
+                tg.start_soon(self.pipeline.collector.run)
                 tg.start_soon(self._retry_status)
                 self.debouncer.poke()
         finally:
             with anyio.CancelScope(shield=True):
                 if self.host_fleet is not None:
-                    self.host_fleet.close()
+                    await self.host_fleet.drain(cfg.drain_timeout)
+                for ops in self.ops:
+                    await ops.stop()
                 await server.stop(1.0)
                 await self.client.close()
+
+    async def _start_ops(self, server: XdsServer) -> None:
+        observed = Observed(
+            xds=server,
+            snapshot=self.store.snapshot,
+            kinds=lambda: self.source.resources if self.source is not None else (),
+            synced=lambda: self.source is not None and self.source.synced.is_set(),
+            status=lambda: self.writer.total if self.writer is not None else None,
+        )
+        metrics = Metrics(observed)
+        metrics.attach(self.pipeline)
+        self.ops += await start_ops_servers(
+            metrics, self.config.metrics_address, self.config.debug_address
+        )
 
     def _changed(self) -> None:
         # before the first full sync, the initial rebuild covers everything

@@ -18,7 +18,10 @@ _VOLATILE_METADATA = ("resourceVersion", "managedFields")
 def _content(obj: KubeObject) -> tuple[Any, ...]:
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_METADATA}
     body = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
-    # status matters only for the kinds whose status we read (none of ours write it back in)
+    # status matters only for the kinds whose status we read (none of ours write it back in):
+    # a Service's load balancer addresses become its Gateway's (provisioner/kube)
+    if obj.get("kind") == "Service":
+        body["status"] = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress")
     return (meta, body)
 
 

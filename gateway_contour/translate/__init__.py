@@ -1,8 +1,10 @@
 """Translation: the snapshot of source objects -> one IR and the status every object should
 have. Pure and synchronous; invalid input becomes status conditions, never an exception.
 
-Each source API has its own subpackage (`gatewayapi` today; Ingress and HTTPProxy beside it
-later); they all add into one `IRBuilder`, which merges shared clusters and sorts.
+Each source API has its own subpackage (`gatewayapi`, `ingress`, `httpproxy`); they all add
+into one `IRBuilder`, which merges shared clusters and sorts. Ingress and HTTPProxy name no
+Gateway: they share one implicit fleet (`legacy.LegacyFleet`), Ingress first, so an
+HTTPProxy cannot take a hostname Ingresses already serve (it is told who holds it).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate.builder import IRBuilder
 from gateway_contour.translate.cache import TranslationCache
 from gateway_contour.translate.gatewayapi import translate_gateway_api
+from gateway_contour.translate.httpproxy import translate_httpproxy
+from gateway_contour.translate.ingress import translate_ingress
+from gateway_contour.translate.legacy import LegacyFleet
 from gateway_contour.translate.options import DEFAULT_CONTROLLER_NAME, TranslateOptions
 
 __all__ = ["DEFAULT_CONTROLLER_NAME", "TranslateOptions", "TranslationCache", "translate"]
@@ -30,4 +35,9 @@ def translate(
     builder = IRBuilder()
     report = StatusReport()
     translate_gateway_api(snapshot, options, builder, report, cache)
+    # Ingress (and HTTPProxy) share one implicit fleet, added once everything is in it
+    legacy = LegacyFleet(options)
+    translate_ingress(snapshot, options, builder, report, legacy)
+    translate_httpproxy(snapshot, options, builder, report, legacy)
+    legacy.add_to(builder)
     return builder.build(), report

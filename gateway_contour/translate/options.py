@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 DEFAULT_CONTROLLER_NAME = "gateway-contour.dev/gateway-controller"
+# IngressClass spec.controller values that are ours
+DEFAULT_INGRESS_CONTROLLER = "projectcontour.io/ingress-controller"
 
 
 # not slotted, so `TranslateOptions.controller_name` reads the default
@@ -21,6 +23,25 @@ class TranslateOptions:
     # (address type, value) -> whether the provisioner can give a Gateway that static address
     # (Gateway API spec.addresses); None: every well-formed address is taken as usable
     address_usable: Callable[[str, str], bool] | None = None
+    # the implicit fleet serving Ingress and HTTPProxy (translate/legacy.py): its name (the
+    # xDS node cluster its Envoys identify with) and listener ports
+    legacy_fleet: str = "projectcontour/contour"
+    legacy_http_port: int = 8080
+    legacy_https_port: int = 8443
+    # Ingress classes we serve (Contour's --ingress-class-name); empty: the class "contour",
+    # the IngressClasses whose spec.controller is `ingress_controller`, and Ingresses naming
+    # no class (translate/ingress/classes.py)
+    ingress_class_names: tuple[str, ...] = ()
+    ingress_controller: str = DEFAULT_INGRESS_CONTROLLER
+    # the class an Ingress naming none is taken to have (None: the IngressClass annotated
+    # as the cluster default, if any)
+    ingress_default_class: str | None = None
+    # the address written into Ingress status.loadBalancer when the legacy fleet has no
+    # assigned address (Contour's --ingress-status-address)
+    ingress_status_address: str | None = None
+    # "namespace/name" of the Secret presented to TLS clients sending no SNI, serving the
+    # HTTPProxies with enableFallbackCertificate (Contour's --fallback-certificate)
+    fallback_certificate: str | None = None
 
     def address_of(self, gateway: str) -> str:
         return self.gateway_addresses.get(gateway, self.default_address)

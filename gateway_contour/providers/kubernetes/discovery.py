@@ -33,6 +33,7 @@ WANTED: dict[str, tuple[str, ...]] = {
     ),
     "gateway.networking.x-k8s.io": ("XListenerSet",),
     "projectcontour.io": ("HTTPProxy", "TLSCertificateDelegation"),
+    "gateway-contour.dev": ("ContourDeployment",),  # GatewayClass parameters (api/)
 }
 
 # kinds served under another name that the store knows by ours

@@ -9,7 +9,6 @@ Service + EndpointSlice of an echo backend), starts host mode on free ports and 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import http.client
 import json
@@ -27,9 +26,11 @@ from typing import Any, ClassVar
 import anyio
 import yaml
 
-from gateway_contour.app import HostMode, HostModeConfig
+from gateway_contour.app import HostMode
 from gateway_contour.demo.echo import EchoBackend, start_echo
 from gateway_contour.provisioner.host import free_port
+from tests.e2e.host_controller import host_config
+from tests.e2e.host_controller import running as host_mode_running
 from tests.e2e.http_client import Response, arequest
 
 
@@ -191,26 +192,17 @@ class HostWorld:
         self.config_dir.mkdir()
         (self.config_dir / "backends.yaml").write_text(self.backend_yaml())
         (self.config_dir / "objects.yaml").write_text(objects_yaml)
-        self.mode = mode = HostMode(
-            HostModeConfig(
-                config_dir=self.config_dir,
-                xds_port=0,
-                work_dir=self.tmp_path / f"{name}-envoy",
-                poll_interval=0.05,
-                status_file=self.tmp_path / f"{name}-status.yaml",
-                legacy_http_port=self.http_port,
-                legacy_https_port=self.https_port,
-                fallback_certificate=self.fallback_certificate,
-            )
+        config = host_config(
+            self.config_dir,
+            self.tmp_path / f"{name}-envoy",
+            status_file=self.tmp_path / f"{name}-status.yaml",
+            legacy_http_port=self.http_port,
+            legacy_https_port=self.https_port,
+            fallback_certificate=self.fallback_certificate,
         )
-        # a plain task, not a task group: pytest-asyncio tears fixtures down in another task
-        task = asyncio.create_task(mode.run())
-        try:
+        async with host_mode_running(config) as mode:
+            self.mode = mode
             yield mode
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         assert mode.fleet is not None and not mode.fleet.envoys
 
     def start_backends(self) -> None:

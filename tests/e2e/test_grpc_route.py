@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import json
 import textwrap
 from collections.abc import AsyncIterator
@@ -18,10 +17,11 @@ from typing import Any
 import grpc
 import pytest
 
-from gateway_contour.app import HostMode, HostModeConfig
 from gateway_contour.certs.authority import generate_ca, issue
 from gateway_contour.demo.grpc_echo import BACKEND_HEADER, GrpcEchoBackend, start_grpc_echo
 from gateway_contour.provisioner.host import free_port
+from tests.e2e.host_controller import host_config
+from tests.e2e.host_controller import running as host_mode_running
 from tests.e2e.host_world import service_yaml, tls_secret_yaml
 from tests.e2e.http_client import eventually
 from tests.e2e.test_host_mode import gateway_yaml
@@ -135,16 +135,6 @@ async def running(tmp_path: Path) -> AsyncIterator[Running]:
         "---\n".join(service_yaml(b.name, b) for b in backends)  # type: ignore[arg-type]
     )
     (config_dir / "routes.yaml").write_text(ROUTES)
-    mode = HostMode(
-        HostModeConfig(
-            config_dir=config_dir,
-            xds_port=0,
-            delta=True,
-            work_dir=tmp_path / "envoy",
-            poll_interval=0.05,
-        )
-    )
-    task = asyncio.create_task(mode.run())
     # a plaintext HTTP/2 channel to the listener, with the route's hostname as :authority
     channel = grpc.aio.insecure_channel(
         f"127.0.0.1:{port}", options=[("grpc.default_authority", HOST)]
@@ -155,16 +145,19 @@ async def running(tmp_path: Path) -> AsyncIterator[Running]:
         grpc.ssl_channel_credentials(root_certificates=ca.cert_pem),
         options=[("grpc.default_authority", HOST), ("grpc.ssl_target_name_override", HOST)],
     )
+    config = host_config(config_dir, tmp_path / "envoy", delta=True)
     try:
-        run = Running(channel, port, tls_channel)
-        await eventually(lambda: run.call("/demo.Echo/Hello"), lambda r: r.backend == "grpc-v1")
-        yield run
+        async with host_mode_running(config) as mode:
+            try:
+                run = Running(channel, port, tls_channel)
+                await eventually(
+                    lambda: run.call("/demo.Echo/Hello"), lambda r: r.backend == "grpc-v1"
+                )
+                yield run
+            finally:
+                await channel.close()
+                await tls_channel.close()
     finally:
-        await channel.close()
-        await tls_channel.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         for backend in backends:
             backend.stop()
     assert mode.fleet is not None and not mode.fleet.envoys

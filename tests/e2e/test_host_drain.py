@@ -20,10 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway_contour.app import HostMode, HostModeConfig
+from gateway_contour.app import HostMode
 from gateway_contour.provisioner.host import free_port
+from tests.e2e.host_controller import host_config
+from tests.e2e.host_world import service_yaml
 from tests.e2e.http_client import arequest, eventually
-from tests.e2e.test_host_mode import HOST, gateway_yaml, service_yaml
+from tests.e2e.test_host_mode import HOST, gateway_yaml
 from tests.e2e.test_observability import route_yaml
 
 pytestmark = pytest.mark.e2e
@@ -85,15 +87,7 @@ async def start(tmp_path: Path, backend: SlowBackend, drain_timeout: float) -> t
     (config_dir / "gateway.yaml").write_text(gateway_yaml(port))
     (config_dir / "services.yaml").write_text(service_yaml("app", backend))  # type: ignore[arg-type]
     (config_dir / "routes.yaml").write_text(route_yaml("slow", "/"))
-    mode = HostMode(
-        HostModeConfig(
-            config_dir=config_dir,
-            xds_port=0,
-            work_dir=tmp_path / "envoy",
-            poll_interval=0.05,
-            drain_timeout=drain_timeout,
-        )
-    )
+    mode = HostMode(host_config(config_dir, tmp_path / "envoy", drain_timeout=drain_timeout))
     return mode, port
 
 

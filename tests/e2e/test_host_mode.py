@@ -3,9 +3,7 @@ echo backends. Exercised over both Delta and State-of-the-World ADS."""
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import contextlib
 import http.client
 import textwrap
 from collections.abc import AsyncIterator
@@ -15,9 +13,12 @@ from pathlib import Path
 import anyio
 import pytest
 
-from gateway_contour.app import HostMode, HostModeConfig
-from gateway_contour.demo.echo import EchoBackend, start_echo
+from gateway_contour.app import HostMode
+from gateway_contour.demo.echo import start_echo
 from gateway_contour.provisioner.host import free_port
+from tests.e2e.host_controller import host_config
+from tests.e2e.host_controller import running as host_mode_running
+from tests.e2e.host_world import service_yaml
 from tests.e2e.http_client import Response, arequest, eventually, request
 
 pytestmark = pytest.mark.e2e
@@ -39,27 +40,6 @@ def gateway_yaml(port: int) -> str:
           gatewayClassName: gc
           listeners:
             - {{name: http, protocol: HTTP, port: {port}}}
-        """)
-
-
-def service_yaml(name: str, backend: EchoBackend) -> str:
-    return textwrap.dedent(f"""\
-        apiVersion: v1
-        kind: Service
-        metadata: {{name: {name}, namespace: default}}
-        spec:
-          ports: [{{name: http, port: 80}}]
-        ---
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: {name}
-          namespace: default
-          labels: {{kubernetes.io/service-name: {name}}}
-        addressType: IPv4
-        ports: [{{name: http, port: {backend.port}, protocol: TCP}}]
-        endpoints:
-          - addresses: ["{backend.host}"]
         """)
 
 
@@ -111,25 +91,13 @@ async def running(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         service_yaml("app-v1", v1) + "---\n" + service_yaml("app-v2", v2)
     )
     (config_dir / "routes.yaml").write_text(ROUTES)
-    mode = HostMode(
-        HostModeConfig(
-            config_dir=config_dir,
-            xds_port=0,
-            delta=request.param == "delta",
-            work_dir=tmp_path / "envoy",
-            poll_interval=0.05,
-        )
-    )
-    # a plain task, not a task group: pytest-asyncio tears fixtures down in another task
-    task = asyncio.create_task(mode.run())
+    config = host_config(config_dir, tmp_path / "envoy", delta=request.param == "delta")
     try:
-        run = Running(mode, config_dir, port)
-        await eventually(run.get, lambda r: r.backend == "app-v1")
-        yield run
+        async with host_mode_running(config) as mode:
+            run = Running(mode, config_dir, port)
+            await eventually(run.get, lambda r: r.backend == "app-v1")
+            yield run
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         v1.stop()
         v2.stop()
     # everything host mode started is gone

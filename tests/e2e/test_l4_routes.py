@@ -12,9 +12,7 @@ plain TCP backend answers.
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import contextlib
 import ssl
 import textwrap
 from collections.abc import AsyncIterator, Callable
@@ -25,9 +23,10 @@ from typing import TypeVar
 import anyio
 import pytest
 
-from gateway_contour.app import HostMode, HostModeConfig
+from gateway_contour.app import HostMode
 from gateway_contour.certs.authority import CertificateAuthority, generate_ca, issue
 from gateway_contour.provisioner.host import free_port
+from tests.e2e.host_controller import host_config, running
 from tests.e2e.host_world import tls_secret_yaml
 from tests.e2e.http_client import eventually
 from tests.e2e.l4_backends import (
@@ -185,22 +184,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     (config_dir / "secret.yaml").write_text(
         tls_secret_yaml("gateway-cert", "default", gateway_cert, gateway_key)
     )
-    mode = HostMode(
-        HostModeConfig(
-            config_dir=config_dir,
-            xds_port=0,
-            work_dir=tmp_path / "envoy",
-            poll_interval=0.05,
-            status_file=tmp_path / "status.yaml",
-        )
-    )
-    task = asyncio.create_task(mode.run())
+    config = host_config(config_dir, tmp_path / "envoy", status_file=tmp_path / "status.yaml")
     try:
-        yield World(mode, tls_port, l4_port, gateway_ca, backend_ca, backends["tls-echo"][1])
+        async with running(config) as mode:
+            yield World(mode, tls_port, l4_port, gateway_ca, backend_ca, backends["tls-echo"][1])
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         for _, backend in backends.values():
             backend.stop()
     assert mode.fleet is not None and not mode.fleet.envoys

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway_contour.app import HostMode, HostModeConfig
+from gateway_contour.app import HostMode
 from gateway_contour.certs import generate_xds_certificates, self_signed, write_xds_dirs
 from gateway_contour.demo.echo import start_echo
 from gateway_contour.observability.metrics import Metrics, Observed
@@ -35,8 +35,10 @@ from gateway_contour.status.writer import WriteStats
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate import TranslateOptions
 from gateway_contour.xds.cache import SnapshotCache
+from tests.e2e.host_controller import host_config, running
+from tests.e2e.host_world import service_yaml
 from tests.e2e.http_client import Response, arequest, eventually
-from tests.e2e.test_host_mode import HOST, gateway_yaml, service_yaml
+from tests.e2e.test_host_mode import HOST, gateway_yaml
 
 pytestmark = pytest.mark.e2e
 
@@ -123,29 +125,22 @@ async def ops(tmp_path: Path) -> AsyncIterator[Ops]:
     (config_dir / "services.yaml").write_text(service_yaml("app", app))
     (config_dir / "routes.yaml").write_text(route_yaml("first", "/"))
     certs = write_xds_dirs(generate_xds_certificates(), tmp_path / "certs")[0].parent
-    mode = HostMode(
-        HostModeConfig(
-            config_dir=config_dir,
-            xds_port=0,
-            work_dir=tmp_path / "envoy",
-            poll_interval=0.05,
-            metrics_address="127.0.0.1:0",
-            debug_address="127.0.0.1:0",
-            xds_certs=certs,  # the Envoy gets all of it over mutual TLS
-        )
+    config = host_config(
+        config_dir,
+        tmp_path / "envoy",
+        metrics_address="127.0.0.1:0",
+        debug_address="127.0.0.1:0",
+        xds_certs=certs,  # the Envoy gets all of it over mutual TLS
     )
-    task = asyncio.create_task(mode.run())
     try:
-        running = Ops(mode, config_dir, http_port, https_port)
-        await eventually(
-            lambda: arequest("127.0.0.1", http_port, "/", host=HOST),
-            lambda r: r.backend == "app",
-        )
-        yield running
+        async with running(config) as mode:
+            ops = Ops(mode, config_dir, http_port, https_port)
+            await eventually(
+                lambda: arequest("127.0.0.1", http_port, "/", host=HOST),
+                lambda r: r.backend == "app",
+            )
+            yield ops
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         app.stop()
 
 

@@ -43,6 +43,7 @@ from gateway_contour.provisioner.host import free_port
 from gateway_contour.serve import ServeConfig, ServeMode
 from tests.e2e.http_client import Response, arequest, eventually, request
 from tests.k8s import manifests as m
+from tests.k8s.controller import controller_name, serve_config
 from tests.support.hostnet import HostNetwork, HostProcess
 from tests.support.kube_cluster import KubeCluster
 
@@ -263,23 +264,15 @@ class Site:
 
     @property
     def controller_name(self) -> str:
-        return f"gateway-contour.dev/{self.ns}"
+        return controller_name(self.ns)
 
     @property
     def fleet(self) -> str:
         return f"{self.ns}/gw"
 
     def config(self, **overrides: Any) -> ServeConfig:
-        settings: dict[str, Any] = {
-            "kubeconfig": self.kube.kubeconfig,
-            "controller_name": self.controller_name,
-            "xds_address": "127.0.0.1",
-            "xds_port": 0,
-            "envoy_address": "127.0.0.1",
-            "leader_namespace": self.ns,
-            "provision": "none",
-        }
-        return ServeConfig(**{**settings, **overrides})
+        defaults: dict[str, Any] = {"envoy_address": "127.0.0.1", "provision": "none"}
+        return serve_config(self.kube, self.ns, **{**defaults, **overrides})
 
     async def controller(self, **overrides: Any) -> Controller:
         started = await Controller.start(self.config(**overrides))

@@ -7,7 +7,6 @@ ones."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,10 @@ from typing import Any
 import pytest
 
 from gateway_contour.providers.kubernetes.client import ApiError, KubeClient
-from gateway_contour.serve import ServeConfig, ServeMode
 from gateway_contour.translate import TranslateOptions
 from tests.e2e.http_client import arequest, eventually
 from tests.k8s import manifests as m
+from tests.k8s.controller import running, serve_config
 from tests.support.hostnet import HostNetwork
 
 PROXIES = "/apis/projectcontour.io/v1/namespaces/{ns}/httpproxies"
@@ -65,98 +64,94 @@ async def test_httpproxy_schema_traffic_and_status(
     net = HostNetwork(workdir=tmp_path).up()
     backend = net.start_echo("proxy-backend")
     child_backend = net.start_echo("child-backend")
-    mode = ServeMode(
-        ServeConfig(
-            kubeconfig=kube.kubeconfig,
-            controller_name=f"gateway-contour.dev/{namespace}",
-            xds_address="127.0.0.1",
-            xds_port=0,
-            provision="host",
-            leader_namespace=namespace,
-            envoy_work_dir=tmp_path / "envoy",
-        )
-    )
-    task = asyncio.create_task(mode.run())
+    config = serve_config(kube, namespace, provision="host", envoy_work_dir=tmp_path / "envoy")
     try:
-        await api.request(
-            "POST",
-            "/api/v1/namespaces",
-            body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": child_ns}},
-        )
-        for ns, name, echo in ((namespace, "app", backend), (child_ns, "docs", child_backend)):
-            for obj in (m.service(ns, name), m.endpoint_slice(ns, name, echo.address, echo.port)):
-                await api.request("POST", m.collection_path(obj), body=obj)
-        objects = [
-            proxy(
-                namespace,
-                "root",
-                {
-                    "virtualhost": {"fqdn": "proxy.test"},
-                    # a field we do not implement: kept by the schema, warned about
-                    "routes": [
-                        {
-                            "services": [{"name": "app", "port": 80}],
-                            "authPolicy": {"disabled": True},
-                        }
-                    ],
-                    "includes": [
-                        {"name": "docs", "namespace": child_ns, "conditions": [{"prefix": "/docs"}]}
-                    ],
-                },
-            ),
-            proxy(child_ns, "docs", {"routes": [{"services": [{"name": "docs", "port": 80}]}]}),
-            proxy(child_ns, "orphan", {"routes": [{"services": [{"name": "docs", "port": 80}]}]}),
-            proxy(
-                namespace,
-                "broken",
-                {
-                    "virtualhost": {"fqdn": "broken.test"},
-                    "routes": [{"services": [{"name": "missing", "port": 80}]}],
-                },
-            ),
-        ]
-        for obj in objects:
-            ns = obj["metadata"]["namespace"]
-            await api.request("POST", PROXIES.format(ns=ns), body=obj)
+        async with running(config):
+            await api.request(
+                "POST",
+                "/api/v1/namespaces",
+                body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": child_ns}},
+            )
+            for ns, name, echo in ((namespace, "app", backend), (child_ns, "docs", child_backend)):
+                for obj in (
+                    m.service(ns, name),
+                    m.endpoint_slice(ns, name, echo.address, echo.port),
+                ):
+                    await api.request("POST", m.collection_path(obj), body=obj)
+            objects = [
+                proxy(
+                    namespace,
+                    "root",
+                    {
+                        "virtualhost": {"fqdn": "proxy.test"},
+                        # a field we do not implement: kept by the schema, warned about
+                        "routes": [
+                            {
+                                "services": [{"name": "app", "port": 80}],
+                                "authPolicy": {"disabled": True},
+                            }
+                        ],
+                        "includes": [
+                            {
+                                "name": "docs",
+                                "namespace": child_ns,
+                                "conditions": [{"prefix": "/docs"}],
+                            }
+                        ],
+                    },
+                ),
+                proxy(child_ns, "docs", {"routes": [{"services": [{"name": "docs", "port": 80}]}]}),
+                proxy(
+                    child_ns, "orphan", {"routes": [{"services": [{"name": "docs", "port": 80}]}]}
+                ),
+                proxy(
+                    namespace,
+                    "broken",
+                    {
+                        "virtualhost": {"fqdn": "broken.test"},
+                        "routes": [{"services": [{"name": "missing", "port": 80}]}],
+                    },
+                ),
+            ]
+            for obj in objects:
+                ns = obj["metadata"]["namespace"]
+                await api.request("POST", PROXIES.format(ns=ns), body=obj)
 
-        root_path = PROXIES.format(ns=namespace) + "/root"
-        root = await eventually(lambda: api.get(root_path), current("valid"))
-        condition = root["status"]["conditions"][0]
-        assert (condition["type"], condition["status"], condition["reason"]) == (
-            "Valid",
-            "True",
-            "Valid",
-        )
-        assert condition["lastTransitionTime"]
-        assert [w["reason"] for w in condition["warnings"]] == ["FieldNotSupported"]
-        assert "authPolicy" in condition["warnings"][0]["message"]
-        address = root["status"]["loadBalancer"]["ingress"][0]["ip"]
-        assert address.startswith("127.")
+            root_path = PROXIES.format(ns=namespace) + "/root"
+            root = await eventually(lambda: api.get(root_path), current("valid"))
+            condition = root["status"]["conditions"][0]
+            assert (condition["type"], condition["status"], condition["reason"]) == (
+                "Valid",
+                "True",
+                "Valid",
+            )
+            assert condition["lastTransitionTime"]
+            assert [w["reason"] for w in condition["warnings"]] == ["FieldNotSupported"]
+            assert "authPolicy" in condition["warnings"][0]["message"]
+            address = root["status"]["loadBalancer"]["ingress"][0]["ip"]
+            assert address.startswith("127.")
 
-        port = TranslateOptions.legacy_http_port
-        home = await eventually(
-            lambda: arequest(address, port, "/", host="proxy.test"), lambda r: r.status == 200
-        )
-        assert home.backend == "proxy-backend"
-        docs = await arequest(address, port, "/docs/intro", host="proxy.test")
-        assert docs.backend == "child-backend"
+            port = TranslateOptions.legacy_http_port
+            home = await eventually(
+                lambda: arequest(address, port, "/", host="proxy.test"), lambda r: r.status == 200
+            )
+            assert home.backend == "proxy-backend"
+            docs = await arequest(address, port, "/docs/intro", host="proxy.test")
+            assert docs.backend == "child-backend"
 
-        orphan = await eventually(
-            lambda: api.get(PROXIES.format(ns=child_ns) + "/orphan"), current("orphaned")
-        )
-        assert orphan["status"]["conditions"][0]["errors"][0]["reason"] == "Orphaned"
-        broken = await eventually(
-            lambda: api.get(PROXIES.format(ns=namespace) + "/broken"), current("invalid")
-        )
-        errors = broken["status"]["conditions"][0]["errors"]
-        assert [(e["type"], e["reason"]) for e in errors] == [
-            ("ServiceError", "ServiceUnresolvedReference")
-        ]
-        assert (await arequest(address, port, "/", host="broken.test")).status == 404
+            orphan = await eventually(
+                lambda: api.get(PROXIES.format(ns=child_ns) + "/orphan"), current("orphaned")
+            )
+            assert orphan["status"]["conditions"][0]["errors"][0]["reason"] == "Orphaned"
+            broken = await eventually(
+                lambda: api.get(PROXIES.format(ns=namespace) + "/broken"), current("invalid")
+            )
+            errors = broken["status"]["conditions"][0]["errors"]
+            assert [(e["type"], e["reason"]) for e in errors] == [
+                ("ServiceError", "ServiceUnresolvedReference")
+            ]
+            assert (await arequest(address, port, "/", host="broken.test")).status == 404
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         with contextlib.suppress(ApiError):
             await api.request("DELETE", f"/api/v1/namespaces/{child_ns}")
         await api.close()

@@ -6,7 +6,6 @@ writes its status."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from pathlib import Path
@@ -18,10 +17,10 @@ import yaml
 from gateway_contour.certs import generate_xds_certificates, write_tls_dir
 from gateway_contour.manifests.install import GATEWAY_CLASS, NAME, NAMESPACE
 from gateway_contour.providers.kubernetes.client import ApiError, KubeClient
-from gateway_contour.serve import ServeConfig, ServeMode
 from gateway_contour.translate.options import DEFAULT_CONTROLLER_NAME
 from tests.e2e.http_client import eventually
 from tests.k8s import manifests as m
+from tests.k8s.controller import running, serve_config
 from tests.support.kube_cluster import KubeCluster
 
 INSTALL = Path(__file__).resolve().parents[2] / "manifests" / "install.yaml"
@@ -133,57 +132,53 @@ async def test_controller_runs_with_exactly_the_shipped_rbac(
 ) -> None:
     caplog.set_level(logging.WARNING)
     certs = generate_xds_certificates()
-    mode = ServeMode(
-        ServeConfig(
-            kubeconfig=service_account_kubeconfig,
-            controller_name=DEFAULT_CONTROLLER_NAME,
-            xds_address="127.0.0.1",
-            xds_port=0,
-            provision="kubernetes",
-            envoy_cert_dir=write_tls_dir(tmp_path / "envoy", *certs.envoy, certs.ca.cert_pem),
-            leader_namespace=NAMESPACE,
-            ingress_class_names=(f"ic-{namespace}",),
-            # this test's own implicit fleet: other tests' leftovers are not in the way
-            legacy_fleet=f"{namespace}/contour",
-        )
+    config = serve_config(
+        kube,
+        namespace,
+        # the shipped ServiceAccount, controller name and Lease namespace, not the test's own
+        kubeconfig=service_account_kubeconfig,
+        controller_name=DEFAULT_CONTROLLER_NAME,
+        leader_namespace=NAMESPACE,
+        provision="kubernetes",
+        envoy_cert_dir=write_tls_dir(tmp_path / "envoy", *certs.envoy, certs.ca.cert_pem),
+        ingress_class_names=(f"ic-{namespace}",),
+        # this test's own implicit fleet: other tests' leftovers are not in the way
+        legacy_fleet=f"{namespace}/contour",
     )
     admin = KubeClient(kube.kubeconfig)
-    task = asyncio.create_task(mode.run())
     try:
-        # a sanity check that the controller is not admin: its own token cannot read Pods
-        as_sa = KubeClient(service_account_kubeconfig)
-        with pytest.raises(ApiError) as denied:
-            await as_sa.get(f"/api/v1/namespaces/{namespace}/pods")
-        await as_sa.close()
-        assert denied.value.status == 403
+        async with running(config) as mode:
+            # a sanity check that the controller is not admin: its own token cannot read Pods
+            as_sa = KubeClient(service_account_kubeconfig)
+            with pytest.raises(ApiError) as denied:
+                await as_sa.get(f"/api/v1/namespaces/{namespace}/pods")
+            await as_sa.close()
+            assert denied.value.status == 403
 
-        gw = m.gateway(namespace, "shipped", GATEWAY_CLASS, 8080)
-        await admin.request("POST", m.collection_path(gw), body=gw)
-        live = await eventually(
-            lambda: admin.get(m.object_path(gw)),
-            lambda o: condition(o, "Programmed") == ("True", "Programmed"),
-            timeout=30,
-        )
-        assert condition(live, "Accepted") == ("True", "Accepted")
-        assert live["status"]["addresses"][0]["type"] == "IPAddress"
-        daemonset = await admin.get(
-            f"/apis/apps/v1/namespaces/{namespace}/daemonsets/envoy-shipped"
-        )
-        assert daemonset["metadata"]["ownerReferences"][0]["uid"] == live["metadata"]["uid"]
-        gateway_class = await admin.get(m.object_path(m.gateway_class(GATEWAY_CLASS, "")))
-        assert condition(gateway_class, "Accepted") == ("True", "Accepted")
-        assert mode.source is not None and mode.source.synced.is_set()
-        assert mode.writer is not None and mode.writer.total.failures == 0
-        assert mode.leader is not None and mode.leader.is_leader
+            gw = m.gateway(namespace, "shipped", GATEWAY_CLASS, 8080)
+            await admin.request("POST", m.collection_path(gw), body=gw)
+            live = await eventually(
+                lambda: admin.get(m.object_path(gw)),
+                lambda o: condition(o, "Programmed") == ("True", "Programmed"),
+                timeout=30,
+            )
+            assert condition(live, "Accepted") == ("True", "Accepted")
+            assert live["status"]["addresses"][0]["type"] == "IPAddress"
+            daemonset = await admin.get(
+                f"/apis/apps/v1/namespaces/{namespace}/daemonsets/envoy-shipped"
+            )
+            assert daemonset["metadata"]["ownerReferences"][0]["uid"] == live["metadata"]["uid"]
+            gateway_class = await admin.get(m.object_path(m.gateway_class(GATEWAY_CLASS, "")))
+            assert condition(gateway_class, "Accepted") == ("True", "Accepted")
+            assert mode.source is not None and mode.source.synced.is_set()
+            assert mode.writer is not None and mode.writer.total.failures == 0
+            assert mode.leader is not None and mode.leader.is_leader
 
-        # an Ingress: the implicit fleet is made, its address written, and removed by label
-        await _implicit_fleet_comes_and_goes(admin, namespace)
-        refused = [r.getMessage() for r in caplog.records if "403" in r.getMessage()]
-        assert refused == []
+            # an Ingress: the implicit fleet is made, its address written, and removed by label
+            await _implicit_fleet_comes_and_goes(admin, namespace)
+            refused = [r.getMessage() for r in caplog.records if "403" in r.getMessage()]
+            assert refused == []
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         with contextlib.suppress(ApiError):
             await admin.request("DELETE", m.object_path(m.gateway(namespace, "shipped", "", 0)))
         await admin.close()

@@ -8,7 +8,6 @@ becomes the Ingress status, and the last Ingress gone takes the fleet with it.""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 from collections.abc import AsyncIterator, Callable
@@ -22,9 +21,10 @@ from gateway_contour.api import parameters as api
 from gateway_contour.certs import generate_xds_certificates, load_tls_dir
 from gateway_contour.certs.bundle import write_xds_dirs
 from gateway_contour.providers.kubernetes.client import ApiError, KubeClient
-from gateway_contour.serve import ServeConfig, ServeMode
+from gateway_contour.serve import ServeMode
 from tests.e2e.http_client import eventually
 from tests.k8s import manifests as m
+from tests.k8s.controller import running, serve_config
 
 CD_PATH = f"/apis/{api.GROUP}/{api.VERSION}/namespaces/{{ns}}/{api.PLURAL}"
 OWNED = {
@@ -75,27 +75,19 @@ async def env(kube: Any, namespace: str, tmp_path: Path) -> AsyncIterator[Env]:
     controller_dir, cert_dir = write_xds_dirs(generate_xds_certificates(), tmp_path / "certs")
     api_client = KubeClient(kube.kubeconfig)
     class_name = f"gc-{namespace}"
-    mode = ServeMode(
-        ServeConfig(
-            kubeconfig=kube.kubeconfig,
-            controller_name=f"gateway-contour.dev/{namespace}",
-            xds_address="127.0.0.1",
-            xds_port=0,
-            provision="kubernetes",
-            envoy_cert_dir=cert_dir,
-            xds_cert_dir=controller_dir,  # mTLS on: the Envoys' bootstrap must use it
-            leader_namespace=namespace,
-            ingress_class_names=(f"ic-{namespace}",),  # other tests' Ingresses are not ours
-            legacy_fleet=f"{namespace}/contour",  # not shared with other tests
-        )
+    config = serve_config(
+        kube,
+        namespace,
+        provision="kubernetes",
+        envoy_cert_dir=cert_dir,
+        xds_cert_dir=controller_dir,  # mTLS on: the Envoys' bootstrap must use it
+        ingress_class_names=(f"ic-{namespace}",),  # other tests' Ingresses are not ours
+        legacy_fleet=f"{namespace}/contour",  # not shared with other tests
     )
-    task = asyncio.create_task(mode.run())
     try:
-        yield Env(api_client, mode, namespace, class_name, cert_dir)
+        async with running(config) as mode:
+            yield Env(api_client, mode, namespace, class_name, cert_dir)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         with contextlib.suppress(ApiError):
             await api_client.request("DELETE", m.object_path(m.gateway_class(class_name, "")))
         await api_client.close()

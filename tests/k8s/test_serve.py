@@ -4,7 +4,6 @@ and leave the rest serving."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,9 +14,10 @@ import pytest
 
 from gateway_contour.providers.kubernetes.client import ApiError, KubeClient
 from gateway_contour.provisioner.host import free_port
-from gateway_contour.serve import ServeConfig, ServeMode
+from gateway_contour.serve import ServeMode
 from tests.e2e.http_client import Response, arequest, eventually
 from tests.k8s import manifests as m
+from tests.k8s.controller import running, serve_config
 from tests.support.hostnet import HostNetwork, HostProcess
 
 
@@ -66,26 +66,13 @@ async def env(kube: Any, namespace: str, tmp_path: Path) -> AsyncIterator[Env]:
     backend = net.start_echo("backend-a")
     class_name = f"gc-{namespace}"
     api = KubeClient(kube.kubeconfig)
-    mode = ServeMode(
-        ServeConfig(
-            kubeconfig=kube.kubeconfig,
-            controller_name=f"gateway-contour.dev/{namespace}",
-            xds_address="127.0.0.1",
-            xds_port=0,
-            provision="host",
-            leader_namespace=namespace,
-            envoy_work_dir=tmp_path / "envoy",
-        )
-    )
-    task = asyncio.create_task(mode.run())
+    config = serve_config(kube, namespace, provision="host", envoy_work_dir=tmp_path / "envoy")
     try:
-        e = Env(api, mode, namespace, class_name, free_port(), backend)
-        await e.create(m.gateway_class(class_name, mode.config.controller_name))
-        yield e
+        async with running(config) as mode:
+            e = Env(api, mode, namespace, class_name, free_port(), backend)
+            await e.create(m.gateway_class(class_name, mode.config.controller_name))
+            yield e
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         with contextlib.suppress(ApiError):
             await api.request("DELETE", m.object_path(m.gateway_class(class_name, "")))
         await api.close()

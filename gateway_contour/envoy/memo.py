@@ -5,6 +5,11 @@ to one built last time gives the same Envoy message, so `build_resources` reuses
 object instead of building it again. Reusing the very object also lets the xDS cache skip
 serializing it (it remembers which message each serialized record came from).
 
+The very same IR object is found by identity first, without hashing it (translation hands
+out the same objects for unchanged sources). An equal but new object is found by value only
+if the last build looked its twin up by value, not by identity: then it is built again, which
+costs a build, never a wrong message. Routes (`find`/`keep`) are kept by identity only.
+
 Generational: a build keeps only what it used, so entries for IR values that went away are
 dropped at the next build and the memo never grows past one build's worth. Messages handed
 out are shared: nobody may mutate them (nothing in the envoy layer does after building).

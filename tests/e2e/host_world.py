@@ -34,16 +34,24 @@ from tests.e2e.host_controller import running as host_mode_running
 from tests.e2e.http_client import Response, arequest
 
 
-def service_yaml(
-    name: str, backend: EchoBackend, namespace: str = "default", annotations: str = "{}"
+def service_and_slice_yaml(
+    name: str,
+    *,
+    address: str,
+    port: int,
+    namespace: str = "default",
+    annotations: str = "{}",
+    port_name: str = "http",
+    service_port: int = 80,
+    protocol: str = "TCP",
 ) -> str:
-    """A Service (port 80, named http) whose EndpointSlice points at `backend`."""
+    """A Service with one port and an EndpointSlice pointing that port at `address`:`port`."""
     return textwrap.dedent(f"""\
         apiVersion: v1
         kind: Service
         metadata: {{name: {name}, namespace: {namespace}, annotations: {annotations}}}
         spec:
-          ports: [{{name: http, port: 80}}]
+          ports: [{{name: {port_name}, port: {service_port}, protocol: {protocol}}}]
         ---
         apiVersion: discovery.k8s.io/v1
         kind: EndpointSlice
@@ -52,10 +60,19 @@ def service_yaml(
           namespace: {namespace}
           labels: {{kubernetes.io/service-name: {name}}}
         addressType: IPv4
-        ports: [{{name: http, port: {backend.port}, protocol: TCP}}]
+        ports: [{{name: {port_name}, port: {port}, protocol: {protocol}}}]
         endpoints:
-          - addresses: ["{backend.host}"]
+          - addresses: ["{address}"]
         """)
+
+
+def service_yaml(
+    name: str, backend: EchoBackend, namespace: str = "default", annotations: str = "{}"
+) -> str:
+    """A Service (port 80, named http) whose EndpointSlice points at `backend`."""
+    return service_and_slice_yaml(
+        name, address=backend.host, port=backend.port, namespace=namespace, annotations=annotations
+    )
 
 
 def tls_secret_yaml(name: str, namespace: str, cert_pem: bytes, key_pem: bytes) -> str:

@@ -16,7 +16,7 @@ import anyio
 import pytest
 
 from gateway_contour.certs.authority import CertificateAuthority, generate_ca, issue
-from tests.e2e.host_world import HostWorld, tls_secret_yaml
+from tests.e2e.host_world import HostWorld, service_and_slice_yaml, tls_secret_yaml
 from tests.e2e.http_client import Response, eventually
 from tests.e2e.l4_backends import L4Backend, start_tcp_echo, tcp_exchange
 
@@ -24,24 +24,14 @@ pytestmark = pytest.mark.e2e
 
 
 def tcp_service_yaml(name: str, backend: L4Backend, namespace: str = "default") -> str:
-    return textwrap.dedent(f"""\
-        apiVersion: v1
-        kind: Service
-        metadata: {{name: {name}, namespace: {namespace}}}
-        spec:
-          ports: [{{name: tcp, port: 443}}]
-        ---
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: {name}
-          namespace: {namespace}
-          labels: {{kubernetes.io/service-name: {name}}}
-        addressType: IPv4
-        ports: [{{name: tcp, port: {backend.port}, protocol: TCP}}]
-        endpoints:
-          - addresses: ["127.0.0.1"]
-        """)
+    return service_and_slice_yaml(
+        name,
+        address="127.0.0.1",
+        port=backend.port,
+        namespace=namespace,
+        port_name="tcp",
+        service_port=443,
+    )
 
 
 PROXIES = textwrap.dedent("""\

@@ -27,7 +27,7 @@ from gateway_contour.app import HostMode
 from gateway_contour.certs.authority import CertificateAuthority, generate_ca, issue
 from gateway_contour.provisioner.host import free_port
 from tests.e2e.host_controller import host_config, running
-from tests.e2e.host_world import tls_secret_yaml
+from tests.e2e.host_world import service_and_slice_yaml, tls_secret_yaml
 from tests.e2e.http_client import eventually
 from tests.e2e.l4_backends import (
     L4Backend,
@@ -109,24 +109,14 @@ def gateway_yaml(tls_port: int, l4_port: int) -> str:
 
 
 def service_yaml(name: str, port: int, backend: L4Backend) -> str:
-    return textwrap.dedent(f"""\
-        apiVersion: v1
-        kind: Service
-        metadata: {{name: {name}, namespace: default}}
-        spec:
-          ports: [{{name: main, port: {port}, protocol: {backend.protocol}}}]
-        ---
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: {name}
-          namespace: default
-          labels: {{kubernetes.io/service-name: {name}}}
-        addressType: IPv4
-        ports: [{{name: main, port: {backend.port}, protocol: {backend.protocol}}}]
-        endpoints:
-          - addresses: ["127.0.0.1"]
-        """)
+    return service_and_slice_yaml(
+        name,
+        address="127.0.0.1",
+        port=backend.port,
+        port_name="main",
+        service_port=port,
+        protocol=backend.protocol,
+    )
 
 
 def client_context(ca: CertificateAuthority) -> ssl.SSLContext:

@@ -79,6 +79,19 @@ def _verdict(ok: bool) -> str:
     return "meets" if ok else "MISSES"
 
 
+def cpu_breakdown(cpu: dict[str, float]) -> str:
+    """CPU seconds per process, largest first, and their total."""
+    parts = sorted(cpu.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{k} {v:.1f}" for k, v in parts) + f"; total {sum(cpu.values()):.1f}"
+
+
+def api_bound_s(cpu: dict[str, float], result: dict[str, Any]) -> float:
+    """The least wall time the API server and etcd need for their share of the work when
+    they have every core of the machine to themselves: a floor no controller can beat."""
+    cores = (result.get("load_before") or {}).get("cpus") or 1.0
+    return (cpu.get("kube-apiserver", 0.0) + cpu.get("etcd", 0.0)) / cores
+
+
 def k8s_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str, str]]:
     """(figure, ours, anchors, target, verdict) for each Kubernetes result present."""
     rows = []
@@ -96,6 +109,21 @@ def k8s_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, st
             (
                 "a. ... settled after the last create returned",
                 f"{a['after_last_create_s']:.2f} s",
+                "",
+                "",
+                "",
+            ),
+            (
+                "a. CPU s until settled, by process",
+                cpu_breakdown(a["cpu_s_until_settled"]),
+                "",
+                "",
+                "",
+            ),
+            (
+                "a. ... API server + etcd alone, on these cores",
+                f"{api_bound_s(a['cpu_s_until_settled'], a):.1f} s"
+                f" (creates alone: {api_bound_s(a['create_floor_cpu_s'], a):.1f} s)",
                 "",
                 "",
                 "",

@@ -374,10 +374,11 @@ class BenchEnv:
             await asyncio.sleep(0.5)  # both watches established
             yield settling
 
-    async def create_floor(self, routes: int) -> float:
+    async def create_floor(self, routes: int) -> tuple[float, dict[str, float]]:
         """Seconds to create `routes` HTTPRoutes that no controller acts on (another
-        namespace, no such parent), at IN_FLIGHT; then delete them. The API server's own
-        cost on this machine: the floor under any settle time."""
+        namespace, no such parent), at IN_FLIGHT, and the CPU seconds each process spent
+        meanwhile; then delete them. The API server's own cost on this machine: the floor
+        under any settle time."""
         ns = "floor"
         await self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         objs = []
@@ -387,6 +388,7 @@ class BenchEnv:
             route["spec"]["parentRefs"][0]["name"] = "no-such-gateway"
             objs.append(route)
         path = ROUTES_PATH.replace(f"/namespaces/{NS}/", f"/namespaces/{ns}/")
+        cpu_before = self.cpu_seconds()
         t0 = time.perf_counter()
         limit = asyncio.Semaphore(IN_FLIGHT)
 
@@ -396,8 +398,9 @@ class BenchEnv:
 
         await asyncio.gather(*(one(o) for o in objs))
         elapsed = time.perf_counter() - t0
+        cpu = cpu_used(cpu_before, self.cpu_seconds())
         await self.client.request("DELETE", path)
-        return elapsed
+        return elapsed, cpu
 
     def start_controller(self) -> int:
         """`gateway-contour serve --provision host` as a subprocess; returns its pid."""
@@ -463,6 +466,27 @@ class BenchEnv:
         conn.close()
         return self.envoy_address
 
+    def process_pids(self) -> dict[str, list[int]]:
+        """The benchmark's processes by role: the API server, etcd, the controller, the Envoys
+        it started (its children) and this process (the load generator and its watches)."""
+        assert self.cluster is not None
+        roles: dict[str, list[int]] = {"bench": [os.getpid()]}
+        if self.cluster.apiserver is not None:
+            roles["kube-apiserver"] = [self.cluster.apiserver.pid]
+        if self.cluster.etcd is not None:
+            roles["etcd"] = [self.cluster.etcd.pid]
+        if self.controller is not None:
+            roles["controller"] = [self.controller.pid]
+            roles["envoy"] = children_of(self.controller.pid)
+        return roles
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each role of `process_pids`."""
+        return {
+            role: sum(process_cpu_seconds(pid) for pid in pids)
+            for role, pids in self.process_pids().items()
+        }
+
     def rss_kib(self) -> dict[str, int]:
         """VmRSS and VmHWM (peak) of the controller process, in KiB."""
         assert self.controller is not None
@@ -472,6 +496,39 @@ class BenchEnv:
             if name in ("VmRSS", "VmHWM"):
                 fields[name] = int(value.split()[0])
         return fields
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of `pid`."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+            out.append(int(entry.name))
+    return out
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds per role between two `cpu_seconds()` readings."""
+    return {role: round(after[role] - before.get(role, 0.0), 3) for role in after}
 
 
 async def until(

@@ -7,6 +7,11 @@ Accepted=True from us and the Gateway listener reports attachedRoutes = N. Statu
 are counted on the API server's side (apiserver_request_total: PUT/PATCH on the status
 subresource), so nothing depends on the controller's own bookkeeping.
 
+On a small machine the API server, etcd, the controller, its Envoy and this load generator
+share the cores, so the settle time is bound by the CPU they use together: the CPU seconds
+of each process are recorded from the first create until settled, and for the creates
+alone (`create_floor`).
+
 Run: python -m tests.bench k8s-status [--routes N]
 """
 
@@ -19,7 +24,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from tests.bench.k8s_env import IN_FLIGHT, BenchEnv, http_route, load
+from tests.bench.k8s_env import IN_FLIGHT, BenchEnv, cpu_used, http_route, load
 
 SETTLE_TIMEOUT = 120.0
 QUIET_AFTER = 3.0  # seconds to keep counting writes after settling (late or repeated writes)
@@ -40,13 +45,14 @@ def status_writes(
 async def run(routes: int) -> dict[str, Any]:
     async with BenchEnv() as env:
         await env.backends_for(range(routes))
-        floor = await env.create_floor(routes)
+        floor, floor_cpu = await env.create_floor(routes)
         pid = env.start_controller()
         await env.wait_serving()
         await asyncio.sleep(1.0)  # let the initial status writes land before counting
         before = await env.request_counts()
         load_before = load()
         async with env.settling() as settling:
+            cpu_before = env.cpu_seconds()
             t0 = time.perf_counter()
             await env.create_all((http_route(i, i) for i in range(routes)), IN_FLIGHT)
             created = time.perf_counter()
@@ -55,6 +61,7 @@ async def run(routes: int) -> dict[str, Any]:
             except RuntimeError:
                 env.check_controller()
                 raise
+            cpu_settled = env.cpu_seconds()
             await asyncio.sleep(QUIET_AFTER)
         marks = settling.marks
         after = await env.request_counts()
@@ -64,6 +71,7 @@ async def run(routes: int) -> dict[str, Any]:
             "routes": routes,
             "in_flight": IN_FLIGHT,
             "create_floor_s": floor,
+            "create_floor_cpu_s": floor_cpu,
             "create_s": created - t0,
             "settle_s": marks["settled"] - t0,
             "after_last_create_s": max(0.0, marks["settled"] - created),
@@ -75,6 +83,9 @@ async def run(routes: int) -> dict[str, Any]:
                 v for k, v in writes.items() if k not in ("httproutes", "gateways", "conflicts")
             ),
             "conflicts": writes.get("conflicts", 0),
+            # CPU seconds each process used from the first create until settled: on 2 cores
+            # the settle time is bound by their sum
+            "cpu_s_until_settled": cpu_used(cpu_before, cpu_settled),
             "controller_rss_mib": env.rss_kib()["VmRSS"] / 1024,
             "controller_pid": pid,
             "load_before": load_before,

@@ -18,7 +18,7 @@ import json
 import logging
 
 from gateway_contour.ir.model import IR
-from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
+from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
 from gateway_contour.provisioner.kube.apply import Applier
 from gateway_contour.provisioner.kube.objects import FleetSpec, service_account, workload_name
 from gateway_contour.store.objects import Snapshot
@@ -66,7 +66,7 @@ class HostRecords:
                 continue
             try:
                 await self.applier.apply(record)
-            except (ApiError, httpx.HTTPError, OSError) as err:
+            except (ApiError, *TRANSPORT_ERRORS) as err:
                 log.warning("recording the host-mode Envoy of Gateway %s failed: %s", gateway, err)
                 self.applied.pop(gateway, None)
                 continue
@@ -76,5 +76,5 @@ class HostRecords:
             namespace, name = gateway.split("/", 1)
             try:
                 await self.applier.delete("v1", "ServiceAccount", namespace, workload_name(name))
-            except (ApiError, httpx.HTTPError, OSError) as err:
+            except (ApiError, *TRANSPORT_ERRORS) as err:
                 log.warning("removing the host-mode record of Gateway %s failed: %s", gateway, err)

@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 
-from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
+from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
 from gateway_contour.providers.kubernetes.discovery import ApiResource
 from gateway_contour.status.merge import SHARED_LISTS, merge_status
 from gateway_contour.status.report import StatusReport
@@ -143,7 +143,7 @@ class StatusWriter:
     ) -> None:
         try:
             await self._write_with_retries(key, desired, live, stats)
-        except (httpx.HTTPError, OSError) as err:
+        except TRANSPORT_ERRORS as err:
             # the API server is unreachable (restarting, partitioned): try again later
             stats.failures += 1
             stats.retryable += 1

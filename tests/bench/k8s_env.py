@@ -344,8 +344,7 @@ class BenchEnv:
 
     async def request_counts(self) -> Counter[tuple[str, str, str, str]]:
         """The API server's request counters (verb, resource, subresource, code)."""
-        resp = await self.client._http.request("GET", "/metrics")
-        return parse_metrics(resp.text)
+        return parse_metrics(await self.client.get_text("/metrics"))
 
     async def watch(self, path: str, on_object: Callable[[Obj], None]) -> None:
         """List `path` then watch it, calling `on_object` for every object seen; forever."""

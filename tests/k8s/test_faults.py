@@ -32,12 +32,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 import pytest
 import yaml
 
 from gateway_contour.envoy.binary import envoy_binary
 from gateway_contour.envoy.bootstrap import BootstrapOptions, write_bootstrap
-from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
+from gateway_contour.providers.kubernetes.client import ApiError, KubeClient
 from gateway_contour.providers.kubernetes.watch import KindWatcher
 from gateway_contour.provisioner.host import free_port
 from gateway_contour.serve import ServeConfig, ServeMode
@@ -498,7 +499,7 @@ async def test_apiserver_restart_under_a_running_controller_converges(
 
     async def flaky(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
         if unreachable[0] and method == "PUT" and path.endswith("/status"):
-            raise httpx.ConnectError("injected: the API server is unreachable")
+            raise aiohttp.ClientConnectionError("injected: the API server is unreachable")
         return await real_request(method, path, *args, **kwargs)
 
     monkeypatch.setattr(client, "request", flaky)

@@ -303,7 +303,11 @@ class KubeCluster:
 
     # -- kubeconfig and raw HTTP
 
-    def write_kubeconfig(self, path: Path, user: str, token: str) -> None:
+    def write_kubeconfig(
+        self, path: Path, user: str, token: str = "", credentials: dict[str, Any] | None = None
+    ) -> None:
+        """A kubeconfig for this cluster as `user`, authenticating with `token`, or with
+        `credentials` when given (a kubeconfig `user` entry: tokenFile, exec, ...)."""
         config = {
             "apiVersion": "v1",
             "kind": "Config",
@@ -318,7 +322,7 @@ class KubeCluster:
                     },
                 }
             ],
-            "users": [{"name": user, "user": {"token": token}}],
+            "users": [{"name": user, "user": credentials or {"token": token}}],
             "contexts": [{"name": "test", "context": {"cluster": "test", "user": user}}],
             "current-context": "test",
         }

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+import aiohttp
 import anyio
 import pytest
 
 from gateway_contour.providers.kubernetes import leader as leader_module
 from gateway_contour.providers.kubernetes import watch as watch_module
-from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
+from gateway_contour.providers.kubernetes.client import ApiError, KubeClient
 from gateway_contour.providers.kubernetes.discovery import ApiResource
 from gateway_contour.providers.kubernetes.leader import LeaderElector
 from gateway_contour.providers.kubernetes.watch import KindWatcher
@@ -174,7 +175,7 @@ async def test_other_errors_back_off_and_resume_from_the_last_version(
         watches=[
             [],  # ended at once, without an event: a failure too
             [event("MODIFIED", route("a", 12)), server_error],
-            httpx.ConnectError("refused"),
+            aiohttp.ClientConnectionError("refused"),
             [],
         ],
     )
@@ -210,7 +211,7 @@ async def test_an_expired_continue_token_restarts_the_list(no_backoff: list[int]
 
 class UnreachableApi:
     async def request(self, *args: Any, **kwargs: Any) -> Any:
-        raise httpx.ConnectError("connection refused")
+        raise aiohttp.ClientConnectionError("connection refused")
 
 
 async def test_an_unreachable_api_server_is_a_retryable_failure_not_a_crash() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 
-from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
+from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class LeaderElector:
                     if held:
                         self._last_renew = time.monotonic()
                     self._set(held)
-                except (ApiError, httpx.HTTPError, OSError) as err:
+                except (ApiError, *TRANSPORT_ERRORS) as err:
                     log.warning("leader election: %s", err)
                     # step down before the lease could have expired for the others
                     if time.monotonic() - self._last_renew > self.lease_duration * 0.8:
@@ -147,7 +147,7 @@ class LeaderElector:
                     lease["spec"]["leaseDurationSeconds"] = 1
                     await self.client.request("PUT", self.path, body=lease)
                     log.info("%s released the lease", self.identity)
-            except (ApiError, httpx.HTTPError, OSError) as err:
+            except (ApiError, *TRANSPORT_ERRORS) as err:
                 log.info("could not release the lease: %s", err)
         if scope.cancelled_caught:
             log.info("could not release the lease within %.0f s", RELEASE_TIMEOUT)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import anyio
 
-from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
+from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
 from gateway_contour.providers.kubernetes.discovery import ApiResource, discover
 from gateway_contour.providers.kubernetes.watch import Backoff, KindWatcher
 from gateway_contour.store.objects import KubeObject
@@ -42,7 +42,7 @@ class KubernetesSource:
         while True:
             try:
                 return await discover(self.client)
-            except (ApiError, httpx.HTTPError, OSError, ValueError) as err:
+            except (ApiError, *TRANSPORT_ERRORS, ValueError) as err:
                 log.warning("discovery failed: %s; retrying", err)
                 await backoff.sleep()
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import anyio
 
-from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
+from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
 from gateway_contour.providers.kubernetes.discovery import ApiResource
 from gateway_contour.store.objects import KubeObject, key_of
 from gateway_contour.store.store import Store
@@ -201,7 +201,7 @@ class KindWatcher:
                 log.info("%r: resourceVersion %s is gone; relisting", self, self.resource_version)
                 self.resource_version = None
                 continue
-            except (ApiError, httpx.HTTPError, OSError, ValueError) as err:
+            except (ApiError, *TRANSPORT_ERRORS, ValueError) as err:
                 log.warning("%r: %s; retrying", self, err)
                 failed = True
             lasted = time.monotonic() - started >= PRODUCTIVE_WATCH_SECONDS

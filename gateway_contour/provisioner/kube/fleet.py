@@ -31,7 +31,7 @@ from typing import Any
 import anyio
 
 from gateway_contour.ir.model import IR, Protocol
-from gateway_contour.providers.kubernetes.client import ApiError, KubeClient, httpx
+from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
 from gateway_contour.provisioner.kube.apply import Applier
 from gateway_contour.provisioner.kube.credentials import EnvoyCredentials
 from gateway_contour.provisioner.kube.implicit import ImplicitFleet, ImplicitFleetConfig
@@ -220,7 +220,7 @@ class KubeFleet:
                     if other != kind:
                         name = workload_name(spec.name)
                         await self.applier.delete("apps/v1", other, spec.namespace, name)
-        except (ApiError, httpx.HTTPError, OSError) as err:
+        except (ApiError, *TRANSPORT_ERRORS) as err:
             log.warning("provisioning the Envoy fleet of Gateway %s failed: %s", full, err)
             return False
         self.applied[full] = _Applied(digest, kind, spec.namespace, spec.name)
@@ -240,7 +240,7 @@ class KubeFleet:
                 await self.applier.delete(
                     "v1", "Secret", applied.namespace, secret_name(applied.name)
                 )
-            except (ApiError, httpx.HTTPError, OSError) as err:
+            except (ApiError, *TRANSPORT_ERRORS) as err:
                 log.warning("removing the Envoy fleet of %s failed: %s", full, err)
                 return False
             log.info("removed the Envoy fleet of Gateway %s (no longer ours)", full)

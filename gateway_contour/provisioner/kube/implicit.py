@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway_contour.ir.model import IR
-from gateway_contour.providers.kubernetes.client import ApiError, httpx
+from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError
 from gateway_contour.provisioner.kube.apply import PLURALS, Applier
 from gateway_contour.provisioner.kube.credentials import EnvoyCredentials
 from gateway_contour.provisioner.kube.objects import (
@@ -134,7 +134,7 @@ class ImplicitFleet:
             for obj in objects:
                 await self.applier.apply(obj)
             removed = await self._sweep({_identity(obj) for obj in objects})
-        except (ApiError, httpx.HTTPError, OSError) as err:
+        except (ApiError, *TRANSPORT_ERRORS) as err:
             log.warning(
                 "provisioning the Ingress/HTTPProxy fleet %s failed: %s", self.config.fleet, err
             )

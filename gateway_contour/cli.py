@@ -320,8 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # the HTTP client logs every API request at INFO: a line per status write and watch
-    for noisy in ("grpc", "httpx", "httpx2", "httpcore", "httpcore2"):
+    # the libraries' own chatter (connection details, retries) is not the controller's
+    for noisy in ("grpc", "aiohttp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.verbose:
         GCWatch().install()  # collector pauses over 5 ms, logged

@@ -19,6 +19,7 @@ from gateway_contour.translate.httpproxy import translate_httpproxy
 from gateway_contour.translate.ingress import translate_ingress
 from gateway_contour.translate.legacy import LegacyFleet
 from gateway_contour.translate.options import DEFAULT_CONTROLLER_NAME, TranslateOptions
+from gateway_contour.translate.services import ServiceIndex
 
 __all__ = ["DEFAULT_CONTROLLER_NAME", "TranslateOptions", "TranslationCache", "translate"]
 
@@ -37,7 +38,11 @@ def translate(
     translate_gateway_api(snapshot, options, builder, report, cache)
     # Ingress (and HTTPProxy) share one implicit fleet, added once everything is in it
     legacy = LegacyFleet(options)
-    translate_ingress(snapshot, options, builder, report, legacy)
-    translate_httpproxy(snapshot, options, builder, report, legacy)
+    memo = cache.legacy if cache is not None else None
+    if memo is not None:
+        memo.begin(snapshot, options.fallback_certificate)
+    services = ServiceIndex(snapshot, cache.endpoints if cache is not None else None)
+    translate_ingress(snapshot, options, builder, report, legacy, services, memo)
+    translate_httpproxy(snapshot, options, builder, report, legacy, services, memo)
     legacy.add_to(builder)
     return builder.build(), report

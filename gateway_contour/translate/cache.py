@@ -6,7 +6,9 @@ passed to every `translate` call) keeps each route's compiled form with the obje
 from, and reuses it while the object is the same (`same_object`) and the inputs compilation
 reads (Services, ReferenceGrants) are unchanged. While nothing routes attach to has changed
 either (the same `attachment_epoch`), a route's recorded attachment is replayed instead of
-computed (translate/gatewayapi/replay.py).
+computed (translate/gatewayapi/replay.py). Ingresses and root HTTPProxies are kept the same
+way in `legacy` (a `LegacyMemo`); a root HTTPProxy's result is a recording replayed while the
+proxies it includes are unchanged too (translate/httpproxy/replay.py).
 
 Endpoints are read from the current snapshot on every translation, but the endpoint list of a
 Service port is kept while its EndpointSlices are the very same objects (`endpoints`): the
@@ -27,6 +29,9 @@ INPUT_KINDS = ("Service", "ReferenceGrant", "BackendTLSPolicy")
 # kinds that decide where routes attach (listeners, their certificates, allowedRoutes
 # namespace selectors): a change to one starts a new `attachment_epoch`
 ATTACHMENT_KINDS = ("GatewayClass", "Gateway", "ListenerSet", "Namespace", "Secret", "ConfigMap")
+# kinds an Ingress's or a root HTTPProxy's translation reads besides the objects themselves
+# (Services and their annotations, certificates, who may use which certificate)
+LEGACY_INPUT_KINDS = ("Service", "Secret", "TLSCertificateDelegation")
 
 
 def same_object(old: KubeObject, new: KubeObject) -> bool:
@@ -125,8 +130,45 @@ class EndpointMemo:
         self._current[key] = (tuple(slices), result)
 
 
+class LegacyMemo:
+    """Translation results of Ingresses and root HTTPProxies, by object: kept while the
+    object is the same (`same_object`), no object of LEGACY_INPUT_KINDS changed and neither
+    did `fallback_certificate`, the one option they read. What else a result depends on
+    (the proxies a root includes) its user checks. Generational, like `EndpointMemo`: a
+    translation keeps only the entries it used."""
+
+    __slots__ = ("_current", "_inputs", "_options", "_previous")
+
+    def __init__(self) -> None:
+        self._current: dict[tuple[str, str, str], tuple[KubeObject, Any]] = {}
+        self._previous: dict[tuple[str, str, str], tuple[KubeObject, Any]] = {}
+        self._inputs: dict[str, list[KubeObject]] = {}
+        self._options: object = None
+
+    def begin(self, snapshot: Snapshot, fallback_certificate: str | None) -> None:
+        changed = fallback_certificate != self._options
+        self._options = fallback_certificate
+        for kind in LEGACY_INPUT_KINDS:
+            current = snapshot.objects(kind)
+            if not same_objects(self._inputs.get(kind), current):
+                changed = True
+            self._inputs[kind] = current
+        self._previous = {} if changed else self._current
+        self._current = {}
+
+    def get(self, key: tuple[str, str, str], obj: KubeObject) -> Any:
+        entry = self._current.get(key) or self._previous.get(key)
+        if entry is None or not same_object(entry[0], obj):
+            return None
+        self._current[key] = entry
+        return entry[1]
+
+    def put(self, key: tuple[str, str, str], obj: KubeObject, result: Any) -> None:
+        self._current[key] = (obj, result)
+
+
 class TranslationCache:
-    __slots__ = ("_derived", "_inputs", "attachment_epoch", "endpoints", "entries")
+    __slots__ = ("_derived", "_inputs", "attachment_epoch", "endpoints", "entries", "legacy")
 
     def __init__(self) -> None:
         # (kind, namespace, name) -> (source object, cached result); the source object is
@@ -135,6 +177,7 @@ class TranslationCache:
         self._inputs: dict[str, list[KubeObject]] = {}
         self._derived: dict[str, Any] = {}
         self.endpoints = EndpointMemo()
+        self.legacy = LegacyMemo()
         # changes whenever something routes attach to may have changed: a route's recorded
         # attachment (translate/gatewayapi/replay.py) is valid only within its epoch
         self.attachment_epoch = 0

@@ -28,11 +28,13 @@ from gateway_contour.ir.model import Cluster, Redirect, Route, Secret, VirtualHo
 from gateway_contour.status.report import StatusReport
 from gateway_contour.store.objects import KubeObject, Snapshot, key_of
 from gateway_contour.translate.builder import IRBuilder
+from gateway_contour.translate.cache import LegacyMemo
 from gateway_contour.translate.data import mapping, text
 from gateway_contour.translate.httpproxy import policies as p
 from gateway_contour.translate.httpproxy import status as st
 from gateway_contour.translate.httpproxy.conditions import Conditions
 from gateway_contour.translate.httpproxy.inclusion import Inclusion, Key
+from gateway_contour.translate.httpproxy.replay import RootHosts, RootScope, apply
 from gateway_contour.translate.httpproxy.routes import (
     CompiledRoute,
     compile_route,
@@ -58,7 +60,11 @@ def translate_httpproxy(
     builder: IRBuilder,
     report: StatusReport,
     legacy: LegacyFleet,
+    services: ServiceIndex | None = None,
+    memo: LegacyMemo | None = None,
 ) -> None:
+    """With `memo`, a root translated by an earlier translation is replayed while it and
+    everything it read are unchanged (`replay`)."""
     # a proxy of another ingress class (spec.ingressClassName or the class annotations) is
     # another controller's: not served, no status
     classes = IngressClasses(snapshot, options)
@@ -73,51 +79,30 @@ def translate_httpproxy(
         proxies[key] = obj
         generation = meta.get("generation")
         statuses[key] = st.ProxyStatus(generation if isinstance(generation, int) else 0)
-    services = ServiceIndex(snapshot)
+    services = services if services is not None else ServiceIndex(snapshot)
 
     def add_cluster(cluster: Cluster) -> None:
         if not builder.has_cluster(cluster.name):
             builder.add_cluster(cluster, services.endpoints(cluster))
 
-    delegations = Delegations(snapshot)
-
-    def ca_secret(ref: str, namespace: str, error: Any) -> Secret | None:
-        found = upstream_ca(ref, namespace, snapshot, delegations, error)
-        if found is not None:
-            builder.add_secret(found)
-        return found
-
-    upstreams = Upstreams(services, add_cluster, ca_secret)
-
-    def compiler(
-        route: dict[str, Any],
-        inherited: Conditions,
-        ns: str,
-        name: str,
-        index: int,
-        status: st.ProxyStatus,
-    ) -> CompiledRoute | None:
-        return compile_route(route, inherited, ns, name, index, upstreams, status)
-
-    inclusion = Inclusion(proxies, statuses, compiler)
+    reads = RootReads(snapshot, Delegations(snapshot), services, options.fallback_certificate)
     for key in _valid_roots(proxies, statuses):
-        try:
-            _translate_root(
-                key,
-                proxies,
-                statuses,
-                inclusion,
-                delegations,
-                snapshot,
-                services,
-                add_cluster,
-                builder,
-                legacy,
-                options.fallback_certificate,
-            )
-        except Exception as err:  # one broken object must not break the others
-            log.exception("translating HTTPProxy %s/%s", *key)
-            report.problem(str(key_of(proxies[key])), f"internal error while translating: {err!r}")
+        memo_key = ("HTTPProxy", *key)
+        outcome = memo.get(memo_key, proxies[key]) if memo is not None else None
+        if outcome is None or not outcome.still_valid(proxies, statuses):
+            scope = RootScope(proxies, statuses)
+            try:
+                hosts = _translate_root(key, scope, reads)
+            except Exception as err:  # one broken object must not break the others
+                log.exception("translating HTTPProxy %s/%s", *key)
+                report.problem(
+                    str(key_of(proxies[key])), f"internal error while translating: {err!r}"
+                )
+                continue
+            outcome = scope.outcome(hosts)
+            if memo is not None:
+                memo.put(memo_key, proxies[key], outcome)
+        apply(outcome, key, statuses, add_cluster, builder, legacy)
     address = status_address(options)
     for key, status in statuses.items():
         data = status.to_api()
@@ -126,6 +111,16 @@ def translate_httpproxy(
         report.set(key_of(proxies[key]), data)
         if status.errors:
             log.info("HTTPProxy %s/%s invalid: %s", *key, status.errors[0][2])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RootReads:
+    """What a root's translation reads besides the proxies: the same for every root."""
+
+    snapshot: Snapshot  # Secrets (certificates, CA bundles)
+    delegations: Delegations
+    services: ServiceIndex
+    fallback_certificate: str | None
 
 
 def _valid_roots(proxies: dict[Key, KubeObject], statuses: dict[Key, st.ProxyStatus]) -> list[Key]:
@@ -165,23 +160,33 @@ def _valid_roots(proxies: dict[Key, KubeObject], statuses: dict[Key, st.ProxySta
     return sorted(out)
 
 
-def _translate_root(
-    key: Key,
-    proxies: dict[Key, KubeObject],
-    statuses: dict[Key, st.ProxyStatus],
-    inclusion: Inclusion,
-    delegations: Delegations,
-    snapshot: Snapshot,
-    services: ServiceIndex,
-    add_cluster: Any,
-    builder: IRBuilder,
-    legacy: LegacyFleet,
-    fallback_certificate: str | None = None,
-) -> None:
-    status = statuses[key]
-    spec = mapping(proxies[key].get("spec"))
+def _translate_root(key: Key, scope: RootScope, reads: RootReads) -> RootHosts | None:
+    """The root's routes (its own and its includes'), policies and TLS; what it serves, or
+    None when it is invalid. Everything else it finds goes into `scope`."""
+    snapshot, delegations = reads.snapshot, reads.delegations
+    status = scope.status(key)
+    spec = mapping(scope.proxies[key].get("spec"))
     vhost = mapping(spec.get("virtualhost"))
     fqdn = text(vhost.get("fqdn")).lower()
+
+    def ca_secret(ref: str, namespace: str, error: Any) -> Secret | None:
+        found = upstream_ca(ref, namespace, snapshot, delegations, error)
+        if found is not None:
+            scope.secrets.append(found)
+        return found
+
+    upstreams = Upstreams(reads.services, scope.clusters.append, ca_secret)
+
+    def compiler(
+        route: dict[str, Any],
+        inherited: Conditions,
+        ns: str,
+        name: str,
+        index: int,
+        route_status: st.ProxyStatus,
+    ) -> CompiledRoute | None:
+        return compile_route(route, inherited, ns, name, index, upstreams, route_status)
+
     tls = None
     if vhost.get("tls") is not None:
         tls = host_tls(
@@ -190,7 +195,7 @@ def _translate_root(
             snapshot,
             delegations,
             status.error,
-            fallback_certificate,
+            reads.fallback_certificate,
         )
     cors = p.cors(vhost.get("corsPolicy"), status.error)
     ip_filter = p.ip_filter(vhost.get("ipAllowPolicy"), vhost.get("ipDenyPolicy"), status.error)
@@ -206,16 +211,16 @@ def _translate_root(
         else:
 
             def reach(child: Key) -> Any:
-                statuses[child].reached = True
-                return statuses[child].error
+                scope.status(child).reached = True
+                return scope.status(child).error
 
             tcp = tcp_proxy(
                 mapping(spec.get("tcpproxy")),
                 key[0],
-                proxies,
+                scope.proxies,
                 reach,
-                services,
-                add_cluster,
+                reads.services,
+                scope.clusters.append,
                 status.error,
             )
     elif tls is not None and tls.passthrough:
@@ -224,15 +229,10 @@ def _translate_root(
             "NothingDefined",
             "Spec.VirtualHost.TLS passthrough requires a tcpproxy",
         )
-    compiled = inclusion.routes(key)
+    compiled = Inclusion(scope.proxies, scope.statuses, compiler).routes(key)
     if compiled is None or not status.valid:
-        return
-    held = legacy.claim(fqdn, f"HTTPProxy {key[0]}/{key[1]}")
-    if held is not None:
-        status.error(
-            st.VIRTUAL_HOST_ERROR, "DuplicateVhost", f"fqdn {fqdn!r} is already served by {held}"
-        )
-        return
+        return None
+    owner = f"HTTPProxy {key[0]}/{key[1]}"
     named = _unique_names(tuple(c.route for c in compiled))
     compiled = [dataclasses.replace(c, route=r) for c, r in zip(compiled, named, strict=True)]
     compiled.sort(key=route_sort_key)
@@ -241,18 +241,14 @@ def _translate_root(
         name=fqdn, hostname=fqdn, cors=cors, ip_filter=ip_filter, rate_limit=rate_limit
     )
     if tls is None:
-        legacy.add_http(dataclasses.replace(base, routes=routes))
-        return
-    for secret in tls.secrets:
-        builder.add_secret(secret)
+        return RootHosts(fqdn, owner, dataclasses.replace(base, routes=routes), None, ())
     if tls.passthrough or tcp is not None:
-        legacy.add_https(dataclasses.replace(base, tls=tls.server, passthrough=tcp))
-        return
-    legacy.add_https(
-        dataclasses.replace(base, routes=routes, tls=tls.server, fallback_tls=tls.fallback)
-    )
+        https = dataclasses.replace(base, tls=tls.server, passthrough=tcp)
+        return RootHosts(fqdn, owner, None, https, tls.secrets)
+    https = dataclasses.replace(base, routes=routes, tls=tls.server, fallback_tls=tls.fallback)
     insecure = tuple(c.route if c.permit_insecure else _to_https(c.route) for c in compiled)
-    legacy.add_http(dataclasses.replace(base, routes=insecure))
+    http = dataclasses.replace(base, routes=insecure)
+    return RootHosts(fqdn, owner, http, https, tls.secrets)
 
 
 def _to_https(route: Route) -> Route:

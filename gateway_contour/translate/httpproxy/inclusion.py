@@ -13,7 +13,7 @@ is never reported orphaned for its parent's mistake.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway_contour.store.objects import KubeObject
@@ -36,8 +36,8 @@ class Inclusion:
 
     def __init__(
         self,
-        proxies: dict[Key, KubeObject],
-        statuses: dict[Key, st.ProxyStatus],
+        proxies: Mapping[Key, KubeObject],
+        statuses: Mapping[Key, st.ProxyStatus],
         compile_route: RouteCompiler,
     ) -> None:
         self._proxies = proxies

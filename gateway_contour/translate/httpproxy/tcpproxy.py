@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway_contour.ir.model import TCPProxy, UpstreamProtocol, WeightedCluster
@@ -28,7 +28,7 @@ ErrorSink = Callable[[str, str, str], None]
 def tcp_proxy(
     spec: dict[str, Any],
     namespace: str,
-    proxies: dict[tuple[str, str], KubeObject],
+    proxies: Mapping[tuple[str, str], KubeObject],
     reach: Callable[[tuple[str, str]], ErrorSink],
     services: ServiceIndex,
     add_cluster: ClusterSink,

@@ -29,6 +29,7 @@ from gateway_contour.ir.model import Cluster, Route, Secret, TLSServer, VirtualH
 from gateway_contour.status.report import StatusReport
 from gateway_contour.store.objects import Snapshot, key_of
 from gateway_contour.translate.builder import IRBuilder
+from gateway_contour.translate.cache import LegacyMemo
 from gateway_contour.translate.gatewayapi.hostnames import covering_hostnames
 from gateway_contour.translate.ingress.backends import IngressBackends
 from gateway_contour.translate.ingress.classes import IngressClasses
@@ -50,14 +51,19 @@ def translate_ingress(
     report: StatusReport,
     fleet: LegacyFleet,
     services: ServiceIndex | None = None,
+    memo: LegacyMemo | None = None,
 ) -> None:
+    """With `memo`, an Ingress compiled by an earlier translation (and still the same, its
+    inputs too) is not compiled again: its result and the clusters it added are reused."""
     ingresses = snapshot.objects("Ingress")
     if not ingresses:
         return
     classes = IngressClasses(snapshot, options)
     services = services if services is not None else ServiceIndex(snapshot)
+    added: list[Cluster] = []  # the clusters the Ingress being compiled adds
 
     def add_cluster(cluster: Cluster) -> None:
+        added.append(cluster)
         if not builder.has_cluster(cluster.name):
             builder.add_cluster(cluster, services.endpoints(cluster))
 
@@ -68,32 +74,45 @@ def translate_ingress(
     owners: dict[str, str] = {}
     secrets_by_name: dict[str, Secret] = {}
     address = status_address(options)
-    for order, obj in enumerate(ingresses):
+    for obj in ingresses:
         if not classes.selects(obj):
             continue
         key = key_of(obj)
         source = f"Ingress {key.namespace}/{key.name}"
-        try:
-            compiled = compile_ingress(obj, order, backends, secrets)
-        except Exception as err:  # one broken object must not break the others
-            log.exception("translating %s", key)
-            report.problem(str(key), f"internal error while translating: {err!r}")
-            continue
-        for host in list(compiled.routes):
+        memo_key = ("Ingress", key.namespace, key.name)
+        kept = memo.get(memo_key, obj) if memo is not None else None
+        if kept is not None:
+            compiled, clusters = kept
+            for cluster in clusters:
+                add_cluster(cluster)
+        else:
+            added.clear()
+            try:
+                compiled = compile_ingress(obj, backends, secrets)
+            except Exception as err:  # one broken object must not break the others
+                log.exception("translating %s", key)
+                report.problem(str(key), f"internal error while translating: {err!r}")
+                continue
+            if memo is not None:
+                memo.put(memo_key, obj, (compiled, tuple(added)))
+        # what the compiled Ingress gets depends on the others: work on copies (it is kept)
+        own_routes, own_tls = dict(compiled.routes), dict(compiled.tls)
+        problems = list(compiled.problems)
+        for host in list(own_routes):
             owner = fleet.owner(host)
             if owner is None or owner.startswith("Ingress "):
                 owners.setdefault(host, source)
                 fleet.claim(host, owners[host])
                 continue
-            compiled.problems.append(f"host {host} is served by {owner}; its rules are ignored")
-            del compiled.routes[host]
-            compiled.tls.pop(host, None)
-        for host, entries in compiled.routes.items():
+            problems.append(f"host {host} is served by {owner}; its rules are ignored")
+            del own_routes[host]
+            own_tls.pop(host, None)
+        for host, entries in own_routes.items():
             routes.setdefault(host, []).extend(entries)
-        for host, server in compiled.tls.items():
+        for host, server in own_tls.items():
             if host in tls:
                 if tls[host] != server:
-                    compiled.problems.append(
+                    problems.append(
                         f"host {host} already has its TLS settings from another Ingress; "
                         "this Ingress's certificate and TLS versions are not used for it"
                     )
@@ -101,7 +120,7 @@ def translate_ingress(
             tls[host] = server
         for secret in compiled.secrets:
             secrets_by_name.setdefault(secret.name, secret)
-        for problem in compiled.problems:
+        for problem in problems:
             # each rebuild reports it again: the modes log it once, when it appears
             log.debug("%s: %s", key, problem)
             report.problem(str(key), problem)

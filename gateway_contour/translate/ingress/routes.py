@@ -63,10 +63,14 @@ class CompiledIngress:
 
 
 def compile_ingress(
-    obj: KubeObject, order: int, backends: IngressBackends, secrets: IngressSecrets
+    obj: KubeObject, backends: IngressBackends, secrets: IngressSecrets
 ) -> CompiledIngress:
+    """Depends on nothing but `obj`, the Services and the Secrets (and delegations): the
+    result may be kept while they are unchanged. Routes of several Ingresses for one host
+    are ordered by path precedence, then by Ingress (namespace, name), rule and path."""
     meta = obj["metadata"]
     namespace, name = str(meta.get("namespace") or "default"), str(meta["name"])
+    order = (namespace, name)
     spec = mapping(obj.get("spec"))
     policy = ingress_policy(obj)
     out = CompiledIngress(problems=list(policy.problems))

@@ -256,7 +256,12 @@ class ServeMode:
                         parameters=cfg.legacy_fleet_parameters,
                     ),
                 )
-            self.source = KubernetesSource(self.client, self.store, lambda _k: self._changed())
+            self.source = KubernetesSource(
+                self.client,
+                self.store,
+                lambda _k: self._changed(),
+                provisioned=self.kube_fleet is not None,
+            )
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.source.run)
                 await self.source.synced.wait()

@@ -7,8 +7,9 @@
 - every kind the Kubernetes provisioner applies (provisioner/kube/apply.PLURALS): create
   and patch (server-side apply creates through a PATCH, which the API server authorizes as
   create when the object does not exist yet), delete (a workload that changed kind, a
-  Gateway that left our classes) and list (the implicit Ingress/HTTPProxy fleet's objects
-  have no owner: they are found by label to be deleted);
+  Gateway that left our classes), list (the implicit Ingress/HTTPProxy fleet's objects
+  have no owner: they are found by label to be deleted) and watch (what someone else
+  deletes or changes is applied again: providers/kubernetes/discovery.PROVISIONED);
 - Leases in the controller's namespace only (a Role): get, create, update (leader election).
 
 Nothing else: no Pods, no Events, no wildcard.
@@ -38,7 +39,7 @@ NO_STATUS = frozenset(
 STATUS_KINDS = frozenset(k for kinds in WANTED.values() for k in kinds) - NO_STATUS
 READ_VERBS = ["list", "watch"]
 STATUS_VERBS = ["update"]
-APPLY_VERBS = ["create", "delete", "list", "patch"]
+APPLY_VERBS = ["create", "delete", "list", "patch", "watch"]
 LEASE_VERBS = ["create", "get", "update"]
 
 

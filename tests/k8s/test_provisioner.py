@@ -252,6 +252,44 @@ async def test_a_gateway_leaving_our_class_loses_its_fleet(env: Env) -> None:
         await env.api.request("DELETE", m.object_path(other))
 
 
+async def test_what_someone_else_deletes_or_changes_is_applied_again(env: Env) -> None:
+    """The fleet heals without its Gateway changing: a deleted workload or Service comes
+    back, and a workload whose spec another client changed gets ours back."""
+    ns = env.ns
+    gc = m.gateway_class(env.class_name, env.mode.config.controller_name)
+    await env.api.request("POST", m.collection_path(gc), body=gc)
+    gw = m.gateway(ns, "healing", env.class_name, 8080)
+    await env.api.request("POST", m.collection_path(gw), body=gw)
+    daemon_set = env.path(OWNED["DaemonSet"], "healing")
+    first = await env.until(daemon_set, lambda o: o is not None)
+    image = first["spec"]["template"]["spec"]["containers"][0]["image"]
+
+    await env.api.request("DELETE", daemon_set)
+    back = await env.until(
+        daemon_set, lambda o: o is not None and o["metadata"]["uid"] != first["metadata"]["uid"]
+    )
+
+    # another client (kubectl edit, say) swaps the Envoy image
+    envoy = back["spec"]["template"]["spec"]["containers"][0]["name"]
+    edit = {"spec": {"template": {"spec": {"containers": [{"name": envoy, "image": "evil:1"}]}}}}
+    await env.api.request(
+        "PATCH", daemon_set, body=edit, content_type="application/strategic-merge-patch+json"
+    )
+    await env.until(
+        daemon_set, lambda o: o is not None and o["metadata"]["generation"] > 2 and (
+            o["spec"]["template"]["spec"]["containers"][0]["image"] == image
+        ),
+    )  # fmt: skip
+
+    service = env.path(OWNED["Service"], "healing")
+    before = await env.get(service)
+    assert before is not None
+    await env.api.request("DELETE", service)
+    await env.until(
+        service, lambda o: o is not None and o["metadata"]["uid"] != before["metadata"]["uid"]
+    )
+
+
 async def test_unusable_parameters_ref_is_a_condition_and_the_fleet_keeps_defaults(
     env: Env,
 ) -> None:

@@ -36,6 +36,15 @@ WANTED: dict[str, tuple[str, ...]] = {
     "gateway-contour.dev": ("ContourDeployment",),  # GatewayClass parameters (api/)
 }
 
+# what the Kubernetes provisioner makes (provisioner/kube/) besides Services and Secrets,
+# watched only when it provisions, and only the objects it labeled (`PROVISIONED_SELECTOR`):
+# a fleet object deleted or changed by someone else is applied again
+PROVISIONED: dict[str, tuple[str, ...]] = {
+    "": ("ServiceAccount",),
+    "apps": ("DaemonSet", "Deployment"),
+}
+PROVISIONED_SELECTOR = "app.kubernetes.io/managed-by=gateway-contour"
+
 # kinds served under another name that the store knows by ours
 KIND_ALIASES = {"XListenerSet": "ListenerSet"}
 
@@ -79,10 +88,13 @@ async def _group_versions(client: KubeClient, group: str) -> list[str]:
     return ([preferred] if preferred else []) + [v for v in versions if v != preferred]
 
 
-async def discover(client: KubeClient) -> dict[str, ApiResource]:
-    """Kind -> where it is served, for every wanted kind the server has."""
+async def discover(
+    client: KubeClient, wanted: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, ApiResource]:
+    """Kind -> where it is served, for every wanted kind (default: WANTED) the server has."""
+    wanted = WANTED if wanted is None else wanted
     found: dict[str, ApiResource] = {}
-    for group, kinds in WANTED.items():
+    for group, kinds in wanted.items():
         for version in await _group_versions(client, group):
             path = f"/apis/{group}/{version}" if group else f"/api/{version}"
             try:
@@ -99,7 +111,7 @@ async def discover(client: KubeClient) -> dict[str, ApiResource]:
                 found[kind] = ApiResource(
                     kind, served, group, version, res["name"], bool(res.get("namespaced"))
                 )
-    missing = sorted({KIND_ALIASES.get(k, k) for ks in WANTED.values() for k in ks} - set(found))
+    missing = sorted({KIND_ALIASES.get(k, k) for ks in wanted.values() for k in ks} - set(found))
     if missing:
         log.info("not served by this API server (CRD not installed?): %s", ", ".join(missing))
     return found

@@ -3,18 +3,26 @@
 Discovers the kinds the server has (retrying with backoff while the server is unreachable:
 a controller may start before its API server answers), runs one watcher per kind (two for
 Secrets: only TLS and Opaque Secrets are ever read, so Helm release Secrets and tokens are
-never fetched), and says when every kind has synced once.
+never fetched; and, when the controller provisions in Kubernetes, one per kind it makes,
+for the objects it labeled), and says when every kind has synced once.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
 import anyio
 
 from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
-from gateway_contour.providers.kubernetes.discovery import ApiResource, discover
+from gateway_contour.providers.kubernetes.discovery import (
+    PROVISIONED,
+    PROVISIONED_SELECTOR,
+    WANTED,
+    ApiResource,
+    discover,
+)
 from gateway_contour.providers.kubernetes.watch import Backoff, KindWatcher
 from gateway_contour.store.objects import KubeObject
 from gateway_contour.store.store import Store
@@ -29,10 +37,23 @@ def _of_type(secret_type: str) -> Callable[[KubeObject], bool]:
 
 
 class KubernetesSource:
-    def __init__(self, client: KubeClient, store: Store, on_change: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        store: Store,
+        on_change: Callable[[str], None],
+        provisioned: bool = False,
+    ) -> None:
+        """`provisioned`: also watch what the Kubernetes provisioner makes (our labels only)."""
         self.client = client
         self.store = store
         self.on_change = on_change
+        self.wanted = dict(WANTED)
+        self.labeled: set[str] = set()  # kinds watched by PROVISIONED_SELECTOR
+        if provisioned:
+            for group, kinds in PROVISIONED.items():
+                self.wanted[group] = (*self.wanted.get(group, ()), *kinds)
+                self.labeled.update(kinds)
         self.watchers: list[KindWatcher] = []
         self.resources: dict[str, ApiResource] = {}
         self.synced = anyio.Event()
@@ -41,7 +62,7 @@ class KubernetesSource:
         backoff = Backoff()
         while True:
             try:
-                return await discover(self.client)
+                return await discover(self.client, self.wanted)
             except (ApiError, *TRANSPORT_ERRORS, ValueError) as err:
                 log.warning("discovery failed: %s; retrying", err)
                 await backoff.sleep()
@@ -50,21 +71,17 @@ class KubernetesSource:
         self.resources = resources = await self._discover()
         watchers = []
         for kind in sorted(resources):
-            res = resources[kind]
+            watch = functools.partial(
+                KindWatcher, self.client, resources[kind], self.store, self.on_change
+            )
             if kind == "Secret":
                 for secret_type in SECRET_TYPES:
-                    watchers.append(
-                        KindWatcher(
-                            self.client,
-                            res,
-                            self.store,
-                            self.on_change,
-                            field_selector=f"type={secret_type}",
-                            selects=_of_type(secret_type),
-                        )
-                    )
+                    selector = f"type={secret_type}"
+                    watchers.append(watch(field_selector=selector, selects=_of_type(secret_type)))
+            elif kind in self.labeled:
+                watchers.append(watch(label_selector=PROVISIONED_SELECTOR))
             else:
-                watchers.append(KindWatcher(self.client, res, self.store, self.on_change))
+                watchers.append(watch())
         return watchers
 
     async def run(self) -> None:

@@ -82,12 +82,14 @@ class KindWatcher:
         on_change: Callable[[str], None],
         field_selector: str | None = None,
         selects: Callable[[KubeObject], bool] | None = None,
+        label_selector: str | None = None,
     ) -> None:
         self.client = client
         self.resource = resource
         self.store = store
         self.on_change = on_change
         self.field_selector = field_selector
+        self.label_selector = label_selector
         self.selects = selects  # what `field_selector` selects, for relists of a part
         self.synced = anyio.Event()
         self.relists = 0  # successful lists, the first one included
@@ -97,7 +99,8 @@ class KindWatcher:
         self.resource_version: str | None = None  # where the next watch starts; None: relist
 
     def __repr__(self) -> str:
-        part = f" ({self.field_selector})" if self.field_selector else ""
+        selectors = [s for s in (self.field_selector, self.label_selector) if s]
+        part = f" ({', '.join(selectors)})" if selectors else ""
         return f"<watch {self.resource.kind}{part}>"
 
     def _typed(self, obj: KubeObject) -> KubeObject:
@@ -116,6 +119,7 @@ class KindWatcher:
                 self.resource.list_path,
                 limit=LIST_PAGE,
                 fieldSelector=self.field_selector,
+                labelSelector=self.label_selector,
                 **{"continue": cont},
             )
             items.extend(self._typed(o) for o in page.get("items") or [])
@@ -148,6 +152,7 @@ class KindWatcher:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": WATCH_SECONDS,
             "fieldSelector": self.field_selector,
+            "labelSelector": self.label_selector,
         }
         try:
             async for event in self.client.stream_lines(

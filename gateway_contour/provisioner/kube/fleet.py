@@ -15,6 +15,9 @@ provisioned, with the default parameters, so a typo does not take a running flee
 The implicit Ingress/HTTPProxy fleet is implicit.py's, reconciled along (`implicit`); its
 Service's address is `implicit_status_address`.
 
+A fleet object that someone else deletes, or whose spec they change, is applied again
+(drift.py: the controller watches what it provisions).
+
 Limits: what was applied is remembered in memory, so after a restart every fleet is applied
 once more (a no-op for the API server), and a Gateway that left our classes while no
 controller ran keeps its objects until it is deleted.
@@ -34,6 +37,7 @@ from gateway_contour.ir.model import IR, Protocol
 from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
 from gateway_contour.provisioner.kube.apply import Applier
 from gateway_contour.provisioner.kube.credentials import EnvoyCredentials
+from gateway_contour.provisioner.kube.drift import AppliedObjects
 from gateway_contour.provisioner.kube.implicit import ImplicitFleet, ImplicitFleetConfig
 from gateway_contour.provisioner.kube.objects import (
     IMPLICIT_FLEET_LABEL,
@@ -103,6 +107,7 @@ class _Applied:
     kind: str  # the workload kind applied
     namespace: str
     name: str
+    objects: AppliedObjects = field(default_factory=AppliedObjects)
 
 
 @dataclass
@@ -147,6 +152,8 @@ class KubeFleet:
             if class_name not in classes:
                 continue
             meta = gateway["metadata"]
+            if meta.get("deletionTimestamp"):
+                continue  # going: the garbage collector takes its fleet, we must not restore it
             full = f"{meta.get('namespace', '')}/{meta['name']}"
             params = class_params[class_name]
             ir_gateway = by_name.get(full)
@@ -187,15 +194,15 @@ class KubeFleet:
         secret = self.credentials.secret() if desired else {}
         limiter = anyio.CapacityLimiter(self.concurrency)
 
-        async def one(full: str, spec: FleetSpec) -> None:
+        async def one(full: str, spec: FleetSpec, snapshot: Snapshot) -> None:
             nonlocal ok
             async with limiter:
-                if not await self._apply_fleet(full, spec, secret):
+                if not await self._apply_fleet(full, spec, secret, snapshot):
                     ok = False
 
         async with anyio.create_task_group() as tg:
             for full, spec in desired.items():
-                tg.start_soon(one, full, spec)
+                tg.start_soon(one, full, spec, snapshot)
         for full in sorted(set(self.applied) - set(desired)):
             if not await self._forget(full, snapshot):
                 ok = False
@@ -203,16 +210,23 @@ class KubeFleet:
             ok = False
         return ok
 
-    async def _apply_fleet(self, full: str, spec: FleetSpec, secret: dict[str, Any]) -> bool:
+    async def _apply_fleet(
+        self, full: str, spec: FleetSpec, secret: dict[str, Any], snapshot: Snapshot
+    ) -> bool:
         objects = fleet_objects(spec, self.controller, secret)
         digest = _digest(objects)
         previous = self.applied.get(full)
         if previous is not None and previous.digest == digest:
-            return True
+            done_by_others = previous.objects.changed_by_others(snapshot)
+            if done_by_others is None:
+                return True
+            log.info("the Envoy fleet of Gateway %s: %s; applying it again", full, done_by_others)
         kind = spec.params.workload_type
+        applied = AppliedObjects()
         try:
             for obj in objects:
                 stored = await self.applier.apply(obj)
+                applied.note(stored)
                 if obj["kind"] == "Service":
                     self.addresses[full] = service_addresses(stored)
             if previous is None or previous.kind != kind:
@@ -223,7 +237,7 @@ class KubeFleet:
         except (ApiError, *TRANSPORT_ERRORS) as err:
             log.warning("provisioning the Envoy fleet of Gateway %s failed: %s", full, err)
             return False
-        self.applied[full] = _Applied(digest, kind, spec.namespace, spec.name)
+        self.applied[full] = _Applied(digest, kind, spec.namespace, spec.name, applied)
         log.info("provisioned the Envoy fleet of Gateway %s (%s)", full, kind)
         return True
 

@@ -23,13 +23,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway_contour.ir.model import IR
 from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError
 from gateway_contour.provisioner.kube.apply import PLURALS, Applier
 from gateway_contour.provisioner.kube.credentials import EnvoyCredentials
+from gateway_contour.provisioner.kube.drift import AppliedObjects
 from gateway_contour.provisioner.kube.objects import (
     IMPLICIT_FLEET_LABEL,
     MANAGED_BY,
@@ -110,6 +111,7 @@ class ImplicitFleet:
     config: ImplicitFleetConfig
     # digest of what was last made to exist (None: nothing since start, not even a sweep)
     digest: str | None = None
+    applied: AppliedObjects = field(default_factory=AppliedObjects)
     _noted: str | None = None
 
     def wanted(self, ir: IR) -> bool:
@@ -130,16 +132,24 @@ class ImplicitFleet:
             objects = fleet_objects(spec, self.controller, credentials.secret()) if spec else []
             digest = hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
             if digest == self.digest:
-                return True
+                done_by_others = self.applied.changed_by_others(snapshot)
+                if done_by_others is None:
+                    return True
+                log.info(
+                    "the Ingress/HTTPProxy fleet %s: %s; applying it again",
+                    self.config.fleet,
+                    done_by_others,
+                )
+            applied = AppliedObjects()
             for obj in objects:
-                await self.applier.apply(obj)
+                applied.note(await self.applier.apply(obj))
             removed = await self._sweep({_identity(obj) for obj in objects})
         except (ApiError, *TRANSPORT_ERRORS) as err:
             log.warning(
                 "provisioning the Ingress/HTTPProxy fleet %s failed: %s", self.config.fleet, err
             )
             return False
-        self.digest = digest
+        self.digest, self.applied = digest, applied
         if spec is not None:
             log.info(
                 "provisioned the Ingress/HTTPProxy fleet %s (%s)",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio
@@ -130,7 +130,8 @@ class KubeFleet:
 
     def __post_init__(self) -> None:
         self.applier = Applier(self.client)
-        self.implicit = ImplicitFleet(self.applier, self.controller, self.implicit_config)
+        config = replace(self.implicit_config, controller_name=self.controller_name)
+        self.implicit = ImplicitFleet(self.applier, self.controller, config)
 
     def desired(self, snapshot: Snapshot, ir: IR | None) -> dict[str, FleetSpec]:
         """Gateway "ns/name" -> its fleet, for every Gateway of a class of ours."""

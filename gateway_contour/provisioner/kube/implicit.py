@@ -13,7 +13,8 @@ and the defaults apply.
 
 No object owns these, so the garbage collector cannot remove them: whenever what is wanted
 changes (and once after start, for what an earlier run left), every object carrying the
-label that is not wanted now is deleted (no Ingress/HTTPProxy is left, the fleet's
+label and this install's INSTALL_LABEL (another controller's fleet is not ours to sweep)
+that is not wanted now is deleted (no Ingress/HTTPProxy is left, the fleet's
 namespace or name changed, its workload changed kind). The Service's address becomes the
 Ingress and HTTPProxy status address (`KubeFleet.implicit_status_address`).
 """
@@ -33,19 +34,19 @@ from gateway_contour.provisioner.kube.credentials import EnvoyCredentials
 from gateway_contour.provisioner.kube.drift import AppliedObjects
 from gateway_contour.provisioner.kube.objects import (
     IMPLICIT_FLEET_LABEL,
+    INSTALL_LABEL,
     MANAGED_BY,
     ControllerEndpoint,
     FleetSpec,
     fleet_objects,
+    install_id,
 )
 from gateway_contour.provisioner.kube.parameters import DEFAULTS, parameters_named
 from gateway_contour.store.objects import Snapshot
 
 log = logging.getLogger(__name__)
 
-# every object of ours that carries the label (the apps/v1 kinds first: Pods go before
-# the Secret and ServiceAccount they use)
-SELECTOR = f"{IMPLICIT_FLEET_LABEL},app.kubernetes.io/managed-by={MANAGED_BY}"
+# the apps/v1 kinds first: Pods go before the Secret and ServiceAccount they use
 SWEPT = sorted(PLURALS, key=lambda kind: kind[0] != "apps/v1")
 Identity = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
 
@@ -56,6 +57,15 @@ class ImplicitFleetConfig:
     http_port: int = 8080
     https_port: int = 8443
     parameters: str | None = None  # "namespace/name" of a ContourDeployment
+    controller_name: str = ""  # the install's (KubeFleet sets it): see objects.INSTALL_LABEL
+
+    @property
+    def selector(self) -> str:
+        """Every object of this install's implicit fleet, whatever its namespace or name."""
+        return (
+            f"{IMPLICIT_FLEET_LABEL},app.kubernetes.io/managed-by={MANAGED_BY},"
+            f"{INSTALL_LABEL}={install_id(self.controller_name)}"
+        )
 
     @property
     def namespace(self) -> str:
@@ -90,6 +100,7 @@ def implicit_spec(
         params=params,
         implicit=True,
         published=((config.http_port, 80), (config.https_port, 443)),
+        install=install_id(config.controller_name),
     )
     return spec, problem
 
@@ -168,7 +179,7 @@ class ImplicitFleet:
         """Delete every labeled object not in `keep`; what was deleted."""
         removed = []
         for api_version, kind in SWEPT:
-            for obj in await self.applier.list_labeled(api_version, kind, SELECTOR):
+            for obj in await self.applier.list_labeled(api_version, kind, self.config.selector):
                 # a list answers items without apiVersion and kind
                 obj = {**obj, "apiVersion": api_version, "kind": kind}
                 identity = _identity(obj)

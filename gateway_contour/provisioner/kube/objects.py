@@ -32,6 +32,9 @@ MANAGED_BY = "gateway-contour"
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"  # the spec's recommended label
 COMPONENT_LABEL = "app.kubernetes.io/component"
 IMPLICIT_FLEET_LABEL = "gateway-contour.dev/implicit-fleet"
+# on the implicit fleet's objects: which install (controller name) made them, so that the
+# sweep of one install never deletes another's (objects only: selectors are immutable)
+INSTALL_LABEL = "gateway-contour.dev/install"
 IMPLICIT_NAME = "gateway-contour-envoy"
 CONFIG_DIR = "/config"
 CERT_DIR = "/certs"
@@ -68,6 +71,8 @@ class FleetSpec:
     implicit: bool = False
     # (container port, Service port) where the Service publishes a port under another number
     published: tuple[tuple[int, int], ...] = ()
+    # the implicit fleet: `install_id` of the controller that provisions it
+    install: str = ""
 
     @property
     def full_name(self) -> str:
@@ -96,6 +101,11 @@ def workload_name(gateway: str) -> str:
     return dns_label(f"envoy-{gateway}")
 
 
+def install_id(controller_name: str) -> str:
+    """A label value naming an install: its controller name, hashed (names hold "/")."""
+    return hashlib.sha256(controller_name.encode()).hexdigest()[:16]
+
+
 def secret_name(gateway: str) -> str:
     return dns_label(f"envoy-{gateway}-xds", 253)
 
@@ -111,6 +121,8 @@ def selector_labels(spec: FleetSpec) -> dict[str, str]:
 
 def _metadata(spec: FleetSpec, name: str, extra_annotations: dict[str, str] | None = None) -> Obj:
     labels = {**dict(spec.labels), **selector_labels(spec)}
+    if spec.install:
+        labels[INSTALL_LABEL] = spec.install
     annotations = {**dict(spec.annotations), **(extra_annotations or {})}
     meta: Obj = {"name": name, "namespace": spec.namespace, "labels": labels}
     if not spec.implicit:

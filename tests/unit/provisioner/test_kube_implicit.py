@@ -21,6 +21,7 @@ from gateway_contour.provisioner.kube.implicit import (
 from gateway_contour.provisioner.kube.objects import (
     GATEWAY_NAME_LABEL,
     IMPLICIT_FLEET_LABEL,
+    INSTALL_LABEL,
     ControllerEndpoint,
     fleet_objects,
 )
@@ -161,3 +162,22 @@ async def test_a_missing_namespace_is_logged_once_and_nothing_is_applied(
         "the Ingress/HTTPProxy fleet projectcontour/contour: its namespace projectcontour does "
         "not exist; its Envoys are not provisioned"
     ]
+
+
+def test_each_install_labels_its_objects_but_never_a_selector() -> None:
+    world = Snapshot.of([NAMESPACE])
+    rendered = []
+    for controller in ("example.com/a", "example.com/b"):
+        config = ImplicitFleetConfig(controller_name=controller)
+        spec, _ = implicit_spec(config, world)
+        assert spec is not None
+        objects = fleet_objects(spec, ControllerEndpoint(), SECRET)
+        values = {obj["metadata"]["labels"][INSTALL_LABEL] for obj in objects}
+        assert len(values) == 1
+        assert f"{INSTALL_LABEL}={values.pop()}" in config.selector
+        for obj in objects:
+            selector = obj["spec"].get("selector") if isinstance(obj.get("spec"), dict) else None
+            if isinstance(selector, dict):
+                assert INSTALL_LABEL not in selector.get("matchLabels", selector)
+        rendered.append(objects[0]["metadata"]["labels"][INSTALL_LABEL])
+    assert rendered[0] != rendered[1]

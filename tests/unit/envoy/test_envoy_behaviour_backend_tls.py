@@ -9,7 +9,6 @@ own certificate.
 from __future__ import annotations
 
 import base64
-import datetime
 import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,50 +16,16 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from envoy_runner import free_port, request, running_envoy, tls_echo_server
 
 from gateway_contour.envoy.resources import build_resources
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate import TranslateOptions, translate
+from tests.support.certs import Issued, cert_pem, issue, key_pem
 
 pytestmark = pytest.mark.e2e
 
 NS = {"namespace": "default"}
-Issued = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
-
-
-def issue(subject: str, sans: list[x509.GeneralName], issuer: Issued | None = None) -> Issued:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer[0].subject if issuer else name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-    )
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(issuer[1] if issuer else key, hashes.SHA256()), key
-
-
-def pem(cert: x509.Certificate) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def key_pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
 # path -> (policy validation, or None for no policy)
 POLICIES: dict[str, dict[str, Any] | None] = {
     "ok": {"hostname": "abc.example.com", "ca": "ca"},
@@ -104,8 +69,8 @@ def objects(http_port: int, backend_port: int, client: Issued, cas: dict[str, st
             "metadata": {"name": "gw-client", **NS},
             "type": "kubernetes.io/tls",
             "data": {
-                "tls.crt": base64.b64encode(pem(client[0]).encode()).decode(),
-                "tls.key": base64.b64encode(key_pem(client[1]).encode()).decode(),
+                "tls.crt": base64.b64encode(cert_pem(client[0])).decode(),
+                "tls.key": base64.b64encode(key_pem(client[1])).decode(),
             },
         },
     ]
@@ -193,10 +158,10 @@ def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         ca,
     )
     client = issue("gateway", [x509.DNSName("gateway.example.com")], ca)
-    (work / "backend.crt").write_text(pem(backend[0]))
-    (work / "backend.key").write_text(key_pem(backend[1]))
-    (work / "ca.crt").write_text(pem(ca[0]))
-    cas = {"ca": pem(ca[0]), "other-ca": pem(other_ca[0])}
+    (work / "backend.crt").write_text(cert_pem(backend[0]).decode())
+    (work / "backend.key").write_text(key_pem(backend[1]).decode())
+    (work / "ca.crt").write_text(cert_pem(ca[0]).decode())
+    cas = {"ca": cert_pem(ca[0]).decode(), "other-ca": cert_pem(other_ca[0]).decode()}
     with tls_echo_server(work / "backend.crt", work / "backend.key", work / "ca.crt") as tls_port:
         http_port = free_port()
         ir, report = translate(

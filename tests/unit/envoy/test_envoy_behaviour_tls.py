@@ -12,7 +12,6 @@ fallback.
 from __future__ import annotations
 
 import base64
-import datetime
 import http.client
 import json
 import socket
@@ -23,53 +22,17 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from envoy_runner import echo_server, free_port, running_envoy
 
 from gateway_contour.envoy.resources import build_resources
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate import TranslateOptions, translate
+from tests.support.certs import cert_pem, issue, key_pem
 
 pytestmark = pytest.mark.e2e
 
 SERVER_NAMES = ["*.org", "*.wildcard.org", "example.org"]
 NS = {"namespace": "default"}
-
-
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def issue(
-    subject: str, sans: list[str], issuer: tuple[x509.Certificate, Any] | None = None
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A certificate for `subject` signed by `issuer` (self-signed CA when None)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer[0].subject if issuer else name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-    )
-    if sans:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False
-        )
-    return builder.sign(issuer[1] if issuer else key, hashes.SHA256()), key
 
 
 class PKI:
@@ -168,15 +131,15 @@ def objects(pki: PKI, ports: dict[str, int], echo_port: int) -> list[dict[str, A
             "metadata": {"name": "server", **NS},
             "type": "kubernetes.io/tls",
             "data": {
-                "tls.crt": base64.b64encode(_pem(pki.server[0])).decode(),
-                "tls.key": base64.b64encode(_key_pem(pki.server[1])).decode(),
+                "tls.crt": base64.b64encode(cert_pem(pki.server[0])).decode(),
+                "tls.key": base64.b64encode(key_pem(pki.server[1])).decode(),
             },
         },
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": "client-ca", **NS},
-            "data": {"ca.crt": _pem(pki.ca[0]).decode()},
+            "data": {"ca.crt": cert_pem(pki.ca[0]).decode()},
         },
         {
             "apiVersion": "v1",
@@ -227,12 +190,12 @@ def get(
     tmp: Path | None = None,
 ) -> tuple[int, str]:
     """(status, x-route the backend saw) of GET / over TLS with SNI `server_name`."""
-    context = ssl.create_default_context(cadata=_pem(pki.server[0]).decode())
+    context = ssl.create_default_context(cadata=cert_pem(pki.server[0]).decode())
     context.check_hostname = False
     if client is not None and tmp is not None:
         cert_file, key_file = tmp / "c.pem", tmp / "k.pem"
-        cert_file.write_bytes(_pem(client[0]))
-        key_file.write_bytes(_key_pem(client[1]))
+        cert_file.write_bytes(cert_pem(client[0]))
+        key_file.write_bytes(key_pem(client[1]))
         context.load_cert_chain(cert_file, key_file)
     conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=context)
     conn.sock = context.wrap_socket(

@@ -10,10 +10,10 @@ from typing import Any
 
 import yaml
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from gateway_contour.cli import main
 from gateway_contour.migrate import MigrateOptions, migrate
+from tests.support.garbage import json_values as json_values_of
 
 INGRESS = """\
 apiVersion: networking.k8s.io/v1
@@ -116,41 +116,30 @@ def test_many_rules_are_spread_over_routes() -> None:
     ]
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 70_000) | st.text(max_size=10),
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "virtualhost",
-                    "fqdn",
-                    "tls",
-                    "secretName",
-                    "passthrough",
-                    "routes",
-                    "includes",
-                    "conditions",
-                    "prefix",
-                    "header",
-                    "name",
-                    "namespace",
-                    "services",
-                    "port",
-                    "weight",
-                    "mirror",
-                    "tcpproxy",
-                    "requestRedirectPolicy",
-                    "pathRewritePolicy",
-                    "retryPolicy",
-                    "permitInsecure",
-                ]
-            ),
-            inner,
-            max_size=4,
-        )
-    ),
-    max_leaves=16,
+json_values = json_values_of(
+    [
+        "virtualhost",
+        "fqdn",
+        "tls",
+        "secretName",
+        "passthrough",
+        "routes",
+        "includes",
+        "conditions",
+        "prefix",
+        "header",
+        "name",
+        "namespace",
+        "services",
+        "port",
+        "weight",
+        "mirror",
+        "tcpproxy",
+        "requestRedirectPolicy",
+        "pathRewritePolicy",
+        "retryPolicy",
+        "permitInsecure",
+    ]
 )
 
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import yaml
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from gateway_contour.cli import main
 from gateway_contour.migrate import MigrateOptions, migrate
 from gateway_contour.migrate.policies import gateway_duration
+from tests.support.garbage import json_values as json_values_of
 
 INGRESS = """\
 apiVersion: networking.k8s.io/v1
@@ -85,35 +85,24 @@ def test_class_names_select_what_is_migrated() -> None:
     assert names == ["plain-plain-example-com"]
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 70_000) | st.text(max_size=10),
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "host",
-                    "http",
-                    "paths",
-                    "path",
-                    "pathType",
-                    "backend",
-                    "service",
-                    "name",
-                    "port",
-                    "number",
-                    "hosts",
-                    "secretName",
-                    "resource",
-                    "rules",
-                    "tls",
-                ]
-            ),
-            inner,
-            max_size=4,
-        )
-    ),
-    max_leaves=16,
+json_values = json_values_of(
+    [
+        "host",
+        "http",
+        "paths",
+        "path",
+        "pathType",
+        "backend",
+        "service",
+        "name",
+        "port",
+        "number",
+        "hosts",
+        "secretName",
+        "resource",
+        "rules",
+        "tls",
+    ]
 )
 
 

@@ -70,6 +70,19 @@ def same_objects(old: list[KubeObject] | None, new: list[KubeObject]) -> bool:
     )
 
 
+def take_inputs(
+    remembered: dict[str, list[KubeObject]], snapshot: Snapshot, kinds: Iterable[str]
+) -> bool:
+    """Remember the objects of `kinds` in `snapshot`; whether any kind changed since last."""
+    changed = False
+    for kind in kinds:
+        current = snapshot.objects(kind)
+        if not same_objects(remembered.get(kind), current):
+            changed = True
+        remembered[kind] = current
+    return changed
+
+
 def _same_items(old: tuple[KubeObject, ...], new: list[KubeObject]) -> bool:
     return len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))
 
@@ -146,13 +159,9 @@ class LegacyMemo:
         self._options: object = None
 
     def begin(self, snapshot: Snapshot, fallback_certificate: str | None) -> None:
-        changed = fallback_certificate != self._options
+        changed = take_inputs(self._inputs, snapshot, LEGACY_INPUT_KINDS)
+        changed |= fallback_certificate != self._options
         self._options = fallback_certificate
-        for kind in LEGACY_INPUT_KINDS:
-            current = snapshot.objects(kind)
-            if not same_objects(self._inputs.get(kind), current):
-                changed = True
-            self._inputs[kind] = current
         self._previous = {} if changed else self._current
         self._current = {}
 
@@ -185,20 +194,10 @@ class TranslationCache:
     def begin(self, snapshot: Snapshot) -> None:
         """Start a translation of `snapshot`: forget everything if an input kind changed."""
         self.endpoints.begin()
-        if self._take_inputs(snapshot, INPUT_KINDS):
+        if take_inputs(self._inputs, snapshot, INPUT_KINDS):
             self.entries.clear()
-        if self._take_inputs(snapshot, ATTACHMENT_KINDS):
+        if take_inputs(self._inputs, snapshot, ATTACHMENT_KINDS):
             self.attachment_epoch += 1
-
-    def _take_inputs(self, snapshot: Snapshot, kinds: Iterable[str]) -> bool:
-        """Remember the objects of `kinds` in `snapshot`; whether any kind changed."""
-        changed = False
-        for kind in kinds:
-            current = snapshot.objects(kind)
-            if not same_objects(self._inputs.get(kind), current):
-                changed = True
-            self._inputs[kind] = current
-        return changed
 
     def depend(self, name: str, value: Any) -> None:
         """A derived input of compilation (e.g. which BackendTLSPolicies are usable, which

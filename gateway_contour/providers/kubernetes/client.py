@@ -156,14 +156,15 @@ class KubeClient:
             resp.release()
         raise AssertionError("unreachable")
 
-    async def request(
+    async def _read(
         self,
         method: str,
         path: str,
         params: dict[str, Any] | None = None,
         body: Any = None,
         content_type: str = "application/json",
-    ) -> Any:
+    ) -> bytes:
+        """The answer's body; ApiError for an HTTP error."""
         data = None if body is None else json.dumps(body).encode()
         resp = await self._send(
             method, path, params, data, content_type if data else None, REQUEST_TIMEOUT
@@ -172,6 +173,17 @@ class KubeClient:
             raw = await resp.read()
         if resp.status >= 400:
             raise ApiError(resp.status, _detail(raw))
+        return raw
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        raw = await self._read(method, path, params, body, content_type)
         return json.loads(raw) if raw else None
 
     async def get(self, path: str, **params: Any) -> Any:
@@ -179,12 +191,7 @@ class KubeClient:
 
     async def get_text(self, path: str) -> str:
         """A GET whose answer is not JSON (/metrics, pods/NAME/log)."""
-        resp = await self._send("GET", path, None, None, None, REQUEST_TIMEOUT)
-        async with resp:
-            raw = await resp.read()
-        if resp.status >= 400:
-            raise ApiError(resp.status, _detail(raw))
-        return raw.decode(errors="replace")
+        return (await self._read("GET", path)).decode(errors="replace")
 
     async def stream_lines(
         self, path: str, params: dict[str, Any], timeout: float

@@ -195,7 +195,7 @@ class KubeFleet:
         secret = self.credentials.secret() if desired else {}
         limiter = anyio.CapacityLimiter(self.concurrency)
 
-        async def one(full: str, spec: FleetSpec, snapshot: Snapshot) -> None:
+        async def one(full: str, spec: FleetSpec) -> None:
             nonlocal ok
             async with limiter:
                 if not await self._apply_fleet(full, spec, secret, snapshot):
@@ -203,7 +203,7 @@ class KubeFleet:
 
         async with anyio.create_task_group() as tg:
             for full, spec in desired.items():
-                tg.start_soon(one, full, spec, snapshot)
+                tg.start_soon(one, full, spec)
         for full in sorted(set(self.applied) - set(desired)):
             if not await self._forget(full, snapshot):
                 ok = False

@@ -29,13 +29,13 @@ from typing import Any
 
 from gateway_contour.ir.model import IR
 from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError
+from gateway_contour.providers.kubernetes.discovery import PROVISIONED_SELECTOR
 from gateway_contour.provisioner.kube.apply import PLURALS, Applier
 from gateway_contour.provisioner.kube.credentials import EnvoyCredentials
 from gateway_contour.provisioner.kube.drift import AppliedObjects
 from gateway_contour.provisioner.kube.objects import (
     IMPLICIT_FLEET_LABEL,
     INSTALL_LABEL,
-    MANAGED_BY,
     ControllerEndpoint,
     FleetSpec,
     fleet_objects,
@@ -62,10 +62,8 @@ class ImplicitFleetConfig:
     @property
     def selector(self) -> str:
         """Every object of this install's implicit fleet, whatever its namespace or name."""
-        return (
-            f"{IMPLICIT_FLEET_LABEL},app.kubernetes.io/managed-by={MANAGED_BY},"
-            f"{INSTALL_LABEL}={install_id(self.controller_name)}"
-        )
+        install = f"{INSTALL_LABEL}={install_id(self.controller_name)}"
+        return f"{IMPLICIT_FLEET_LABEL},{PROVISIONED_SELECTOR},{install}"
 
     @property
     def namespace(self) -> str:

@@ -63,11 +63,14 @@ def translate_ingress(
     added: list[Cluster] = []  # the clusters the Ingress being compiled adds
 
     def add_cluster(cluster: Cluster) -> None:
-        added.append(cluster)
         if not builder.has_cluster(cluster.name):
             builder.add_cluster(cluster, services.endpoints(cluster))
 
-    backends = IngressBackends(services, add_cluster)
+    def add_and_record(cluster: Cluster) -> None:
+        added.append(cluster)
+        add_cluster(cluster)
+
+    backends = IngressBackends(services, add_and_record)
     secrets = IngressSecrets(snapshot)
     routes: dict[str, list[Entry]] = {}
     tls: dict[str, TLSServer] = {}

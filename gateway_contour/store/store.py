@@ -42,6 +42,9 @@ class Store:
         self._changed()
         return True
 
+    def get(self, key: ObjectKey) -> KubeObject | None:
+        return self._by_kind.get(key.kind, {}).get((key.namespace, key.name))
+
     def delete(self, key: ObjectKey) -> bool:
         """Remove the object; True when it was there."""
         objs = self._by_kind.get(key.kind, {})

@@ -94,7 +94,8 @@ async def test_a_watch_event_larger_than_any_read_buffer(kube: KubeCluster, name
 
         async def watch() -> None:
             params = {"watch": "1", "resourceVersion": rv}
-            async for event in client.stream_lines(path, params, 30):
+            async for event, cut in client.stream_lines(path, params, 30):
+                assert not cut
                 seen.append(event)
                 if len(seen) == 3:
                     return

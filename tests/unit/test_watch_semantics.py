@@ -8,6 +8,8 @@ They back up the real-API-server tests of tests/k8s; they start no process.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -15,9 +17,10 @@ import aiohttp
 import anyio
 import pytest
 
+from gateway_contour.providers import bounded
 from gateway_contour.providers.kubernetes import leader as leader_module
 from gateway_contour.providers.kubernetes import watch as watch_module
-from gateway_contour.providers.kubernetes.client import ApiError, KubeClient
+from gateway_contour.providers.kubernetes.client import EVENT_DEPTH, ApiError, KubeClient
 from gateway_contour.providers.kubernetes.discovery import ApiResource
 from gateway_contour.providers.kubernetes.leader import LeaderElector
 from gateway_contour.providers.kubernetes.watch import KindWatcher
@@ -32,8 +35,9 @@ ROUTES = ApiResource(
 )
 
 
-class ScriptDone(Exception):
-    """The script ran out: ends the watcher's loop (it is no error the loop catches)."""
+class ScriptDone(BaseException):
+    """The script ran out: ends the watcher's loop (it is no error the loop catches: the
+    loop retries after any Exception)."""
 
 
 def route(name: str, rv: int) -> dict[str, Any]:
@@ -56,6 +60,15 @@ def gone_event() -> dict[str, Any]:
     return event("ERROR", status)
 
 
+def as_json(value: Any) -> bytes:
+    """The API server's JSON text of `value`; a string DEEP<n> stands for a list nested n
+    levels deep (json.dumps itself cannot write one past ~1,000)."""
+    text = json.dumps(value)
+    for levels in {int(m) for m in re.findall(r'"DEEP(\d+)"', text)}:
+        text = text.replace(f'"DEEP{levels}"', "[" * levels + "1" + "]" * levels)
+    return text.encode()
+
+
 class ScriptedApi:
     """Answers lists from `lists` and watches from `watches`, in order; an answer that is an
     exception is raised instead. Records every call."""
@@ -64,6 +77,10 @@ class ScriptedApi:
         self.lists, self.watches = lists, watches
         self.list_calls: list[dict[str, Any]] = []
         self.watch_calls: list[dict[str, Any]] = []
+
+    async def get_bounded(self, path: str, depth: int, **params: Any) -> tuple[Any, bool]:
+        # through JSON text and the real bounded decoder, as KubeClient answers
+        return bounded.loads(as_json(await self.get(path, **params)), depth)
 
     async def get(self, path: str, **params: Any) -> Any:
         self.list_calls.append(params)
@@ -76,7 +93,7 @@ class ScriptedApi:
 
     async def stream_lines(
         self, path: str, params: dict[str, Any], timeout: float
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[tuple[dict[str, Any], bool]]:
         self.watch_calls.append(dict(params))
         if not self.watches:
             raise ScriptDone()
@@ -86,7 +103,7 @@ class ScriptedApi:
         for item in answer:
             if isinstance(item, Exception):
                 raise item
-            yield item
+            yield bounded.loads(as_json(item), EVENT_DEPTH)
 
 
 @pytest.fixture
@@ -374,3 +391,59 @@ async def test_release_on_shutdown_is_bounded_when_the_api_server_hangs(
     with anyio.fail_after(5):
         await one.release()
     assert not one.is_leader
+
+
+def deep_route(name: str, rv: int, levels: int) -> dict[str, Any]:
+    obj = route(name, rv)
+    obj["spec"] = {"authorization": f"DEEP{levels}"}
+    return obj
+
+
+async def test_an_object_nested_5000_deep_is_rejected_alone_in_a_list_and_a_watch(
+    no_backoff: list[int],
+) -> None:
+    """The crash loop of issue 22: json.loads raises RecursionError at ~1,000 levels, which
+    ended the watch and the controller, on every restart. Now only that object is left out;
+    its neighbours in the page and the stream are applied."""
+    api = ScriptedApi(
+        lists=[page([route("a", 5), deep_route("evil", 6, 5000), route("b", 7)], 10)],
+        watches=[[event("ADDED", deep_route("evil-2", 11, 5000)), event("ADDED", route("c", 12))]],
+    )
+    store, changes = Store(), []
+    watcher = watcher_for(api, store, changes)
+    await run_script(watcher)
+    assert names(store) == ["a", "b", "c"]
+    assert watcher.rejected == 2
+    assert api.watch_calls[1]["resourceVersion"] == "12"  # the stream went on past it
+    assert no_backoff == []
+
+
+async def test_a_modification_too_deep_keeps_the_last_good_version(no_backoff: list[int]) -> None:
+    good = route("a", 5)
+    api = ScriptedApi(
+        lists=[page([good], 10), page([deep_route("a", 13, 200)], 14)],
+        watches=[[event("MODIFIED", deep_route("a", 11, 200))], ApiError(410, {"code": 410})],
+    )
+    store, changes = Store(), []
+    watcher = watcher_for(api, store, changes)
+    await run_script(watcher)
+    kept = store.get(ObjectKey("HTTPRoute", "ns", "a"))
+    assert kept is not None and "spec" not in kept  # still the version before both
+    assert watcher.rejected == 2  # once in the watch, once in the relist after the 410
+    # a just-deep-enough object is kept whole
+    shallow = deep_route("ok", 1, bounded.MAX_DEPTH - 2)  # object > spec > authorization
+    value, cut = bounded.loads(as_json(event("ADDED", shallow)), EVENT_DEPTH)
+    assert not cut and not bounded.is_cut(value)
+
+
+async def test_an_error_applying_one_object_does_not_end_the_watch(no_backoff: list[int]) -> None:
+    nameless = {"metadata": {"namespace": "ns", "resourceVersion": "11"}}
+    api = ScriptedApi(
+        lists=[page([route("a", 5)], 10)],
+        watches=[[event("ADDED", nameless), event("ADDED", route("c", 12))]],
+    )
+    store, changes = Store(), []
+    watcher = watcher_for(api, store, changes)
+    await run_script(watcher)
+    assert names(store) == ["a", "c"]
+    assert watcher.rejected == 1

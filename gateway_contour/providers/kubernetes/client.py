@@ -23,8 +23,13 @@ import httpx2
 from lightkube.config.client_adapter import user_auth, verify_cluster
 from lightkube.config.kubeconfig import KubeConfig
 
+from gateway_contour.providers import bounded
+
 # what a request can fail with below HTTP (refused, reset, timed out, TLS): worth a retry
 TRANSPORT_ERRORS = (aiohttp.ClientError, OSError)
+
+# a watch event holds its object one level down: {"type": ..., "object": {...}}
+EVENT_DEPTH = bounded.MAX_DEPTH + 1
 
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=35, sock_connect=5, sock_read=30)
 
@@ -189,14 +194,21 @@ class KubeClient:
     async def get(self, path: str, **params: Any) -> Any:
         return await self.request("GET", path, params)
 
+    async def get_bounded(self, path: str, depth: int, **params: Any) -> tuple[Any, bool]:
+        """A GET decoded with a nesting bound (`bounded.loads`): the answer, and whether parts
+        deeper than `depth` were cut. For the LIST pages of user objects."""
+        return bounded.loads(await self._read("GET", path, params), depth)
+
     async def get_text(self, path: str) -> str:
         """A GET whose answer is not JSON (/metrics, pods/NAME/log)."""
         return (await self._read("GET", path)).decode(errors="replace")
 
     async def stream_lines(
         self, path: str, params: dict[str, Any], timeout: float
-    ) -> AsyncIterator[dict[str, Any]]:
-        """A watch: one decoded JSON event per line until the server closes the stream."""
+    ) -> AsyncIterator[tuple[dict[str, Any], bool]]:
+        """A watch: one JSON event per line until the server closes the stream, each decoded
+        on its own with the nesting bound `bounded.MAX_DEPTH` for its object, and whether
+        parts deeper than that were cut (`bounded.loads`)."""
         limit = aiohttp.ClientTimeout(
             total=None, connect=35, sock_connect=5, sock_read=timeout + 30
         )
@@ -218,7 +230,7 @@ class KubeClient:
                 partial = [rest] if rest else []
                 for line in lines:
                     if line.strip():
-                        yield json.loads(line)
+                        yield bounded.loads(line, EVENT_DEPTH)
             tail = b"".join(partial)
             if tail.strip():
-                yield json.loads(tail)
+                yield bounded.loads(tail, EVENT_DEPTH)

@@ -16,6 +16,13 @@ hammered.
 
 `synced` is set after the first successful list: no xDS answer is sent before every kind has
 synced once, so an Envoy never sees an empty or partial world.
+
+Nothing a user stores stops a watch: each object is decoded with a nesting bound
+(`providers.bounded`), and one nested deeper is rejected on its own (a warning naming it,
+`rejected` counted) while the rest of its page or stream is applied. A rejected object never
+replaces the version the store holds: the last good one keeps serving (a deletion, which needs
+only the name, still applies). Any other error while applying one object is logged and the
+object skipped, never raised out of the loop.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any
 
 import anyio
 
+from gateway_contour.providers import bounded
 from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
 from gateway_contour.providers.kubernetes.discovery import ApiResource
 from gateway_contour.store.objects import KubeObject, key_of
@@ -40,6 +48,8 @@ WATCH_SECONDS = 290  # the server ends each watch after this; we resume from the
 PRODUCTIVE_WATCH_SECONDS = 5.0  # a watch that lasted this long was not a failure
 MAX_LIST_RESTARTS = 3  # continue tokens expiring again and again: back off instead
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# a LIST page holds its objects two levels down: {"items": [{...}, ...]}
+PAGE_DEPTH = bounded.MAX_DEPTH + 2
 
 
 class Gone(Exception):
@@ -96,6 +106,7 @@ class KindWatcher:
         self.gone = 0  # 410s seen (each one is followed by a relist)
         self.events = 0  # ADDED/MODIFIED/DELETED applied
         self.bookmarks = 0
+        self.rejected = 0  # objects nested deeper than the bound, or that failed to apply
         self.resource_version: str | None = None  # where the next watch starts; None: relist
 
     def __repr__(self) -> str:
@@ -115,14 +126,19 @@ class KindWatcher:
         items: list[KubeObject] = []
         cont: str | None = None
         while True:
-            page = await self.client.get(
+            page, cut = await self.client.get_bounded(
                 self.resource.list_path,
+                PAGE_DEPTH,
                 limit=LIST_PAGE,
                 fieldSelector=self.field_selector,
                 labelSelector=self.label_selector,
                 **{"continue": cont},
             )
-            items.extend(self._typed(o) for o in page.get("items") or [])
+            for obj in page.get("items") or []:
+                if not cut or not bounded.is_cut(obj):
+                    items.append(self._typed(obj))
+                elif (kept := self._reject(obj)) is not None:
+                    items.append(kept)
             cont = page.get("metadata", {}).get("continue")
             if not cont:
                 return items, str(page["metadata"]["resourceVersion"])
@@ -155,17 +171,34 @@ class KindWatcher:
             "labelSelector": self.label_selector,
         }
         try:
-            async for event in self.client.stream_lines(
+            async for event, cut in self.client.stream_lines(
                 self.resource.list_path, params, WATCH_SECONDS
             ):
-                rv = self.resource_version = self._handle(event, rv)
+                rv = self.resource_version = self._handle(event, rv, cut)
         except ApiError as err:
             if err.status == 410:
                 raise Gone() from err
             raise
         return rv
 
-    def _handle(self, event: dict[str, Any], rv: str) -> str:
+    def _reject(self, obj: KubeObject) -> KubeObject | None:
+        """Count and log an object nested deeper than the bound; the version the store holds
+        of it, which keeps serving (None when there is none)."""
+        self.rejected += 1
+        obj = self._typed(obj)
+        key = key_of(obj)
+        log.warning(
+            "%r: %s/%s (resourceVersion %s) nests deeper than %d levels: ignored, %s",
+            self,
+            key.namespace,
+            key.name,
+            obj.get("metadata", {}).get("resourceVersion"),
+            bounded.MAX_DEPTH,
+            "its last good version keeps serving" if self.store.get(key) else "not served",
+        )
+        return self.store.get(key)
+
+    def _handle(self, event: dict[str, Any], rv: str, cut: bool = False) -> str:
         kind, obj = event.get("type"), event.get("object") or {}
         if kind == "ERROR":
             code = obj.get("code")
@@ -178,12 +211,20 @@ class KindWatcher:
             return new_rv
         self.events += 1
         obj = self._typed(obj)
-        if kind in ("ADDED", "MODIFIED"):
-            changed = self.store.apply(obj)
-        elif kind == "DELETED":
-            changed = self.store.delete(key_of(obj))
-        else:
-            log.debug("%r: ignoring event type %s", self, kind)
+        try:
+            if kind in ("ADDED", "MODIFIED"):
+                if cut and bounded.is_cut(obj):
+                    self._reject(obj)
+                    return new_rv
+                changed = self.store.apply(obj)
+            elif kind == "DELETED":
+                changed = self.store.delete(key_of(obj))
+            else:
+                log.debug("%r: ignoring event type %s", self, kind)
+                return new_rv
+        except Exception:  # one object's content must never end the watch
+            self.rejected += 1
+            log.exception("%r: could not apply a %s event; skipped", self, kind)
             return new_rv
         if changed:
             log.debug("%s %s changed", kind, key_of(obj))
@@ -208,6 +249,9 @@ class KindWatcher:
                 continue
             except (ApiError, *TRANSPORT_ERRORS, ValueError) as err:
                 log.warning("%r: %s; retrying", self, err)
+                failed = True
+            except Exception:  # a bug must not end the watch of every other object
+                log.exception("%r: unexpected failure; retrying", self)
                 failed = True
             lasted = time.monotonic() - started >= PRODUCTIVE_WATCH_SECONDS
             productive = lasted or self.events + self.bookmarks > seen

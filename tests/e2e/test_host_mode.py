@@ -172,3 +172,55 @@ async def test_rejected_config_is_nacked_and_previous_routes_keep_serving(
     # a good config is accepted again
     running.write("routes.yaml", ROUTES.replace("value: /v2}", "value: /again}"))
     await eventually(lambda: running.get("/again"), lambda r: r.backend == "app-v2")
+
+
+async def test_files_that_would_crash_or_vanish_are_named_and_the_rest_serves(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 20/22: a file nested 600 levels deep made `run` exit (RecursionError), and an
+    HTTPRoute whose spec is a string vanished without a word. Now each is named in the log
+    and in --status-file, the good route answers 200, and later changes still apply."""
+    v1, v2 = start_echo("app-v1"), start_echo("app-v2")
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    port = free_port()
+    (config_dir / "gateway.yaml").write_text(gateway_yaml(port))
+    (config_dir / "services.yaml").write_text(
+        service_yaml("app-v1", v1) + "---\n" + service_yaml("app-v2", v2)
+    )
+    (config_dir / "routes.yaml").write_text(ROUTES)
+    (config_dir / "deep.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata: "
+        + "[" * 600
+        + "]" * 600
+        + "\n"
+    )
+    (config_dir / "string-spec.yaml").write_text(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+        "metadata: {name: text, namespace: default}\nspec: just a string\n"
+    )
+    status_file = tmp_path / "status.yaml"
+    config = host_config(config_dir, tmp_path / "envoy", status_file=status_file)
+    try:
+        async with host_mode_running(config) as mode:
+            run = Running(mode, config_dir, port)
+            await eventually(run.get, lambda r: r.status == 200 and r.backend == "app-v1")
+            run.write(
+                "more.yaml",
+                ROUTES.replace("name: demo", "name: more").replace(HOST, "more.example.com"),
+            )
+            more = await eventually(
+                lambda: run.get(host="more.example.com"), lambda r: r.status == 200
+            )
+            assert more.backend == "app-v1"
+            logged = caplog.text
+            assert "deep.yaml#0: nested deeper than 64 levels" in logged
+            assert "string-spec.yaml#0: spec is a str, not a mapping" in logged
+            reported = await eventually(
+                lambda: anyio.to_thread.run_sync(status_file.read_text),
+                lambda text: "string-spec.yaml" in text,
+            )
+            assert "deep.yaml" in reported
+    finally:
+        v1.stop()
+        v2.stop()

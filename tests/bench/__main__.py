@@ -2,6 +2,7 @@
 
     python -m tests.bench                  # everything
     python -m tests.bench translate        # translate + build + serialize, in process
+    python -m tests.bench files            # the files provider on a 50 MB file
     python -m tests.bench k8s              # the three below, each against its own cluster
     python -m tests.bench k8s-status k8s-propagation --routes 200   # a quick subset
 
@@ -26,7 +27,7 @@ from tests.bench.k8s_env import dump, load
 
 RESULTS = Path(__file__).parent / "results"
 K8S = ("k8s-status", "k8s-propagation", "k8s-memory")
-ALL = ("translate", *K8S)
+ALL = ("translate", "files", *K8S)
 
 # issue 2: 10k routes translated + serialized in under 1 s and 300 MiB
 TARGETS = {10_000: {"total_ms": 1000.0, "peak_mib": 300.0}}
@@ -204,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
                 chosen.append(item)
     if "translate" in chosen:
         translate()
+    if "files" in chosen:
+        from tests.bench import files_bench
+
+        files_bench.main([])
     results: dict[str, dict[str, Any]] = {}
     for name in chosen:
         if name == "k8s-status":

@@ -101,13 +101,23 @@ def generate_ca(
     return CertificateAuthority(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
 
 
+USAGES = {
+    "server": [ExtendedKeyUsageOID.SERVER_AUTH],
+    "client": [ExtendedKeyUsageOID.CLIENT_AUTH],
+    "both": [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+}
+
+
 def issue(
     ca: CertificateAuthority,
     common_name: str,
     dns_names: Iterable[str] = (),
     days: int = LEAF_DAYS,
+    usage: str = "both",
 ) -> tuple[bytes, bytes]:
-    """(certificate PEM, private key PEM) signed by `ca`, for server and client use.
+    """(certificate PEM, private key PEM) signed by `ca`, for `usage`: "server", "client"
+    or "both" (its extended key usage; a TLS peer refuses a certificate presented for
+    another role, so the controller's serving certificate cannot open an xDS stream).
 
     The SANs are `common_name` followed by `dns_names` (IP addresses allowed)."""
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
@@ -122,9 +132,7 @@ def issue(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(authority_key, critical=False)
         .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-            ),
+            x509.ExtendedKeyUsage(USAGES[usage]),
             critical=False,
         )
         .add_extension(_san(names), critical=False)

@@ -49,8 +49,8 @@ def generate_xds_certificates(
     ca = generate_ca()
     return XdsCertificates(
         ca=ca,
-        controller=issue(ca, CONTROLLER_NAME, controller_names, days),
-        envoy=issue(ca, envoy_name, (), days),
+        controller=issue(ca, CONTROLLER_NAME, controller_names, days, usage="server"),
+        envoy=issue(ca, envoy_name, (), days, usage="client"),
     )
 
 

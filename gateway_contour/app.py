@@ -27,6 +27,7 @@ from gateway_contour.status.console import ConsoleStatus
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate import TranslateOptions
 from gateway_contour.xds.cache import SnapshotCache
+from gateway_contour.xds.fleet_tokens import FleetTokens
 from gateway_contour.xds.server import XdsServer
 from gateway_contour.xds.tls import ServerTLS
 
@@ -87,7 +88,9 @@ class HostMode:
             fallback_certificate=cfg.fallback_certificate,
         )
         self.pipeline = Pipeline(self.cache, options)
-        self.server = server = XdsServer(self.cache)
+        # every Envoy of host mode is ours: each fleet's stream must show that fleet's token
+        tokens = FleetTokens()
+        self.server = server = XdsServer(self.cache, tokens=tokens)
         tls = ServerTLS.from_dir(cfg.xds_certs / "controller") if cfg.xds_certs else None
         self.xds_port = await server.start(cfg.xds_address, cfg.xds_port, tls=tls)
         log.info("xDS server listening on %s:%d", cfg.xds_address, self.xds_port)
@@ -99,6 +102,7 @@ class HostMode:
                 log_level=cfg.envoy_log_level,
                 work_dir=cfg.work_dir,
                 tls=XdsClientTLS(cfg.xds_certs / "envoy") if cfg.xds_certs else None,
+                tokens=tokens,
             )
         )
         console = ConsoleStatus(cfg.status_file)

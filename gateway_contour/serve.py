@@ -40,6 +40,7 @@ from gateway_contour.store.objects import Snapshot
 from gateway_contour.store.store import Store
 from gateway_contour.translate import TranslateOptions
 from gateway_contour.xds.cache import SnapshotCache
+from gateway_contour.xds.fleet_tokens import FleetTokens
 from gateway_contour.xds.server import XdsServer
 from gateway_contour.xds.tls import ServerTLS
 
@@ -216,7 +217,9 @@ class ServeMode:
     async def run(self) -> None:
         cfg = self.config
         self.client = KubeClient(cfg.kubeconfig, cfg.context)
-        server = XdsServer(self.cache)
+        # with host provisioning every Envoy is ours: each must show its fleet's token
+        tokens = FleetTokens() if cfg.provision == "host" else None
+        server = XdsServer(self.cache, tokens=tokens)
         tls = ServerTLS.from_dir(cfg.xds_cert_dir, cfg.xds_ca) if cfg.xds_cert_dir else None
         if tls is None:
             log.warning("xDS is served in plaintext: give --xds-cert-dir for mutual TLS")
@@ -232,6 +235,7 @@ class ServeMode:
                         xds_port=self.xds_port,
                         work_dir=cfg.envoy_work_dir,
                         tls=XdsClientTLS(cfg.envoy_cert_dir) if cfg.envoy_cert_dir else None,
+                        tokens=tokens,
                     )
                 )
                 self.host_records = HostRecords(self.client)

@@ -24,6 +24,8 @@ from typing import Any
 from gateway_contour.certs import CA_FILE, CERT_FILE, KEY_FILE
 
 XDS_CLUSTER = "gateway-contour-xds"
+# the gRPC metadata key of a fleet's token on the ADS stream (xds/fleet_tokens.py checks it)
+TOKEN_HEADER = "x-gateway-contour-fleet-token"
 CLIENT_CERT_SECRET = "xds-client-certificate"
 TRUSTED_CA_SECRET = "xds-trusted-ca"
 _SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
@@ -48,6 +50,8 @@ class BootstrapOptions:
     # gRPC message limit Envoy accepts from us (large route configurations)
     max_receive_message_bytes: int = 64 * 1024 * 1024
     tls: XdsClientTLS | None = None  # mutual TLS to the ADS server
+    # the fleet's secret, sent as gRPC metadata on the ADS stream (xds/fleet_tokens.py)
+    fleet_token: str | None = None
 
 
 def _config_source() -> dict[str, Any]:
@@ -170,6 +174,9 @@ def ads_bootstrap(opts: BootstrapOptions, sds_dir: Path | None = None) -> dict[s
             ]
         },
     }
+    if opts.fleet_token is not None:
+        (grpc_service,) = bootstrap["dynamic_resources"]["ads_config"]["grpc_services"]
+        grpc_service["initial_metadata"] = [{"key": TOKEN_HEADER, "value": opts.fleet_token}]
     if opts.tls is not None and sds_dir is not None:
         (xds_cluster,) = bootstrap["static_resources"]["clusters"]
         xds_cluster["transport_socket"] = _client_tls_socket(opts.tls, sds_dir)
@@ -183,7 +190,12 @@ def write_bootstrap(opts: BootstrapOptions, path: Path) -> Path:
     if opts.tls is not None:
         for name, document in sds_documents(opts.tls).items():
             _replace(path.parent / name, json.dumps(document, indent=2) + "\n")
-    path.write_text(json.dumps(ads_bootstrap(opts, path.parent), indent=2) + "\n")
+    text = json.dumps(ads_bootstrap(opts, path.parent), indent=2) + "\n"
+    # owner-only: with a fleet token the bootstrap is that fleet's credential
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.chmod(path, 0o600)
     return path
 
 

@@ -32,6 +32,7 @@ import anyio
 
 from gateway_contour.envoy.binary import envoy_binary
 from gateway_contour.envoy.bootstrap import BootstrapOptions, XdsClientTLS, write_bootstrap
+from gateway_contour.xds.fleet_tokens import FleetTokens
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class HostFleetOptions:
     concurrency: int = 1  # Envoy worker threads per process (the machine is small)
     tls: XdsClientTLS | None = None  # mutual TLS to the ADS server
     drain_seconds: int = 1  # Envoy's --drain-time-s: the graceful part of a listener drain
+    tokens: FleetTokens | None = None  # each Envoy gets its fleet's token in its bootstrap
 
 
 class HostFleet:
@@ -131,6 +133,7 @@ class HostFleet:
                 admin_port=admin_port,
                 delta=self.opts.delta,
                 tls=self.opts.tls,
+                fleet_token=self.opts.tokens.issue(fleet) if self.opts.tokens else None,
             ),
             self.work_dir / f"{slug}.bootstrap.json",
         )

@@ -31,6 +31,7 @@ from envoy.service.discovery.v3 import discovery_pb2
 
 from gateway_contour.xds.cache import SnapshotCache
 from gateway_contour.xds.delta import DeltaStream
+from gateway_contour.xds.fleet_tokens import FleetTokens
 from gateway_contour.xds.sotw import SotwStream
 from gateway_contour.xds.stats import XdsStats
 from gateway_contour.xds.stream import AdsStream
@@ -55,8 +56,11 @@ class XdsServer:
         *,
         stats: XdsStats | None = None,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        tokens: FleetTokens | None = None,
     ) -> None:
         self.cache = cache
+        # with tokens, a stream is served only the fleet whose token it presents
+        self.tokens = tokens
         self.stats = stats if stats is not None else XdsStats()
         self._max_message_bytes = max_message_bytes
         self._server: grpc.aio.Server | None = None
@@ -140,6 +144,8 @@ class XdsServer:
         await self._serve(DeltaStream(self.cache, self.stats, context), requests)
 
     async def _serve(self, stream: AdsStream, requests: AsyncIterator[Any]) -> None:
+        if self.tokens is not None:
+            stream.authorize = self.tokens.permits
         self._streams[stream.id] = stream
         try:
             await stream.run(requests)

@@ -24,8 +24,10 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
+
+import grpc
 
 from gateway_contour.xds import types
 from gateway_contour.xds.cache import CachedResource, FleetSnapshot, SnapshotCache, TypeSnapshot
@@ -89,6 +91,8 @@ class AdsStream:
         self.fleet = ""
         self.types: dict[str, TypeState] = {}
         self._context = context
+        # (fleet, gRPC metadata) -> may this stream have the fleet; None: no credential asked
+        self.authorize: Callable[[str, Any], bool] | None = None
         self._wake = asyncio.Event()
         self._closed = False
         self._nonces = 0
@@ -167,6 +171,21 @@ class AdsStream:
                 self.id,
                 self.node_id,
             )
+        if self.authorize is not None and not self.authorize(
+            self.fleet, self._context.invocation_metadata()
+        ):
+            self.stats.streams_denied += 1
+            log.warning(
+                "%s stream %d from %s: no credential for fleet %r: PERMISSION_DENIED",
+                self.protocol,
+                self.id,
+                self.node_id,
+                self.fleet,
+            )
+            await self._context.abort(
+                grpc.StatusCode.PERMISSION_DENIED, f"no credential for fleet {self.fleet!r}"
+            )
+            return
         log.info(
             "%s stream %d from %s (fleet %r)", self.protocol, self.id, self.node_id, self.fleet
         )

@@ -15,6 +15,7 @@ without a restart.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from dataclasses import dataclass
@@ -52,6 +53,14 @@ class BootstrapOptions:
     tls: XdsClientTLS | None = None  # mutual TLS to the ADS server
     # the fleet's secret, sent as gRPC metadata on the ADS stream (xds/fleet_tokens.py)
     fleet_token: str | None = None
+
+
+def is_ip(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
 
 
 def _config_source() -> dict[str, Any]:
@@ -142,7 +151,9 @@ def ads_bootstrap(opts: BootstrapOptions, sds_dir: Path | None = None) -> dict[s
             "clusters": [
                 {
                     "name": XDS_CLUSTER,
-                    "type": "STATIC",
+                    # a Service name (in a Pod: gateway-contour.gateway-contour.svc) is
+                    # resolved by DNS; Envoy refuses a name in a STATIC cluster
+                    "type": "STATIC" if is_ip(opts.xds_address) else "STRICT_DNS",
                     "connect_timeout": "1s",
                     "typed_extension_protocol_options": {
                         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {

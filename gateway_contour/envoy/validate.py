@@ -15,7 +15,6 @@ about 0.1 s; `validate_fleets` runs several in parallel.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import subprocess
 import tempfile
@@ -39,6 +38,7 @@ from google.protobuf.message import Message
 
 from gateway_contour.envoy import names
 from gateway_contour.envoy.binary import envoy_binary
+from gateway_contour.envoy.bootstrap import is_ip
 from gateway_contour.envoy.resources import (
     CLUSTER,
     ENDPOINT,
@@ -161,16 +161,8 @@ def _make_static(cluster: cluster_pb2.Cluster, assignment: Message | None) -> No
         for group in load.endpoints
         for lb in group.lb_endpoints
     ]
-    all_ips = all(_is_ip(a) for a in addresses)
+    all_ips = all(is_ip(a) for a in addresses)
     cluster.type = cluster_pb2.Cluster.STATIC if all_ips else cluster_pb2.Cluster.STRICT_DNS
-
-
-def _is_ip(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True
 
 
 def _strip_sds(msg: Message) -> bool:

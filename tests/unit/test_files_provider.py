@@ -86,7 +86,8 @@ async def test_watch_yields_initial_content_then_each_change(tmp_path: Path) -> 
 def test_documents_nested_too_deep_are_reported_and_the_rest_kept() -> None:
     """600 levels made the controller exit with RecursionError (issue 20, 22); libyaml
     itself refuses 1,000+ flow levels. Block nesting is bounded the same way."""
-    flow = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flow}\ndata: " + "[" * 600 + "]" * 600 + "\n"
+    head = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: "
+    flow = head % "flow" + "[" * 600 + "]" * 600 + "\n"
     block = (
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: block}\ndata:\n"
         + "".join("  " * i + f"k{i}:\n" for i in range(1, 300))
@@ -94,7 +95,7 @@ def test_documents_nested_too_deep_are_reported_and_the_rest_kept() -> None:
         + "k: v\n"
     )
     beyond = "a: " + "[" * 5000 + "]" * 5000 + "\n"
-    shallow = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\ndata: " + "[" * 40 + "]" * 40 + "\n"
+    shallow = head % "ok" + "[" * 40 + "]" * 40 + "\n"
     text = "---\n".join([SERVICE % "a", flow, block, beyond, shallow, SERVICE % "b"])
     loaded = load_text(text, "f.yaml")
     assert [o["metadata"]["name"] for o in loaded.objects] == ["a", "ok", "b"]

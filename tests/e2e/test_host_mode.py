@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -80,9 +81,8 @@ class Running:
         tmp.rename(self.config_dir / name)
 
 
-@pytest.fixture(params=["delta", "sotw"])
-async def running(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Running]:
-    v1, v2 = start_echo("app-v1"), start_echo("app-v2")
+def demo_world(tmp_path: Path, v1: Any, v2: Any) -> tuple[Path, int]:
+    """A config directory with the Gateway (on a free port), both Services and ROUTES."""
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     port = free_port()
@@ -91,6 +91,13 @@ async def running(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         service_yaml("app-v1", v1) + "---\n" + service_yaml("app-v2", v2)
     )
     (config_dir / "routes.yaml").write_text(ROUTES)
+    return config_dir, port
+
+
+@pytest.fixture(params=["delta", "sotw"])
+async def running(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Running]:
+    v1, v2 = start_echo("app-v1"), start_echo("app-v2")
+    config_dir, port = demo_world(tmp_path, v1, v2)
     config = host_config(config_dir, tmp_path / "envoy", delta=request.param == "delta")
     try:
         async with host_mode_running(config) as mode:
@@ -181,14 +188,7 @@ async def test_files_that_would_crash_or_vanish_are_named_and_the_rest_serves(
     HTTPRoute whose spec is a string vanished without a word. Now each is named in the log
     and in --status-file, the good route answers 200, and later changes still apply."""
     v1, v2 = start_echo("app-v1"), start_echo("app-v2")
-    config_dir = tmp_path / "config"
-    config_dir.mkdir()
-    port = free_port()
-    (config_dir / "gateway.yaml").write_text(gateway_yaml(port))
-    (config_dir / "services.yaml").write_text(
-        service_yaml("app-v1", v1) + "---\n" + service_yaml("app-v2", v2)
-    )
-    (config_dir / "routes.yaml").write_text(ROUTES)
+    config_dir, port = demo_world(tmp_path, v1, v2)
     (config_dir / "deep.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\ndata: "
         + "[" * 600

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from gateway_contour.certs.pair import parse_problem
+
 CA_DAYS = 3650
 LEAF_DAYS = 365
 _SKEW = datetime.timedelta(hours=1)
@@ -162,13 +164,4 @@ def self_signed(
 def key_matches(cert_pem: bytes, key_pem: bytes) -> bool:
     """Whether `key_pem` is the private key of the (first) certificate in `cert_pem`; False
     for anything unparseable (a file caught half-written during a rotation)."""
-    try:
-        cert = x509.load_pem_x509_certificate(cert_pem)
-        key = serialization.load_pem_private_key(key_pem, password=None)
-    except (ValueError, TypeError):
-        return False
-    spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    der = serialization.Encoding.DER
-    return bool(
-        key.public_key().public_bytes(der, spki) == cert.public_key().public_bytes(der, spki)
-    )
+    return parse_problem(cert_pem, key_pem) is None

@@ -4,7 +4,8 @@ A reference must be a core Secret (group "", kind Secret) holding a PEM certific
 and private key under tls.crt and tls.key; a Secret in another namespace needs a
 ReferenceGrant from Gateways of the listener's namespace. Any unusable reference makes the
 listener ResolvedRefs False (InvalidCertificateRef or RefNotPermitted) and unprogrammed.
-Deeper checks (key matches certificate, expiry) belong to the certs package.
+The chain and key must parse and the key must match the leaf certificate
+(certs.pair), or Envoy would reject the listener; expiry is not checked.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gateway_contour.certs.pair import pair_problem
 from gateway_contour.ir.model import Secret
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate.data import secret_bytes
@@ -108,4 +110,7 @@ class CertificateResolver:
                 REASON_INVALID_CERTIFICATE_REF,
                 f"Secret {where}: tls.key is not a PEM private key",
             )
+        problem = pair_problem(cert, key)
+        if problem is not None:
+            return (REASON_INVALID_CERTIFICATE_REF, f"Secret {where}: {problem}")
         return Secret(name=where, cert_chain=cert, private_key=key)

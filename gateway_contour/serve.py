@@ -16,6 +16,8 @@ from pathlib import Path
 
 import anyio
 
+from gateway_contour.certs import CERT_FILE
+from gateway_contour.certs.fleet import FleetCertificates
 from gateway_contour.debounce import Debouncer
 from gateway_contour.envoy.bootstrap import XdsClientTLS
 from gateway_contour.ir.model import IR
@@ -29,7 +31,12 @@ from gateway_contour.providers.kubernetes.watch import Backoff
 from gateway_contour.provisioner.addresses import HostAddresses, LoopbackAllocator, our_gateways
 from gateway_contour.provisioner.host import HostFleet, HostFleetOptions
 from gateway_contour.provisioner.host_records import HostRecords
-from gateway_contour.provisioner.kube.credentials import EphemeralCredentials, TLSDirCredentials
+from gateway_contour.provisioner.kube.credentials import (
+    EnvoyCredentials,
+    EphemeralCredentials,
+    FleetCertificateCredentials,
+    TLSDirCredentials,
+)
 from gateway_contour.provisioner.kube.fleet import KubeFleet
 from gateway_contour.provisioner.kube.implicit import ImplicitFleetConfig
 from gateway_contour.provisioner.kube.objects import CONTROLLER_IMAGE, ControllerEndpoint
@@ -76,6 +83,10 @@ class ServeConfig:
     # overrides the CA client certificates must chain to. None: plaintext (logged)
     xds_cert_dir: Path | None = None
     xds_ca: Path | None = None
+    # per-fleet client certificates: the Envoy client CA (tls.crt, tls.key; ca.crt: the CA
+    # of the ADS server). The server trusts it and serves a stream only the fleet its
+    # certificate names; provision "kubernetes" signs each fleet's certificate with it
+    envoy_ca_dir: Path | None = None
     metrics_address: str | None = None  # "host:port": /metrics, /healthz, /readyz
     debug_address: str | None = None  # "host:port": /debug/ir, /debug/xds (and health)
     drain_timeout: float = 10.0  # provision "host": bound on the graceful Envoy drain
@@ -219,8 +230,14 @@ class ServeMode:
         self.client = KubeClient(cfg.kubeconfig, cfg.context)
         # with host provisioning every Envoy is ours: each must show its fleet's token
         tokens = FleetTokens() if cfg.provision == "host" else None
-        server = XdsServer(self.cache, tokens=tokens)
-        tls = ServerTLS.from_dir(cfg.xds_cert_dir, cfg.xds_ca) if cfg.xds_cert_dir else None
+        envoy_ca = (cfg.envoy_ca_dir / CERT_FILE,) if cfg.envoy_ca_dir else ()
+        fleet_certificates = FleetCertificates(envoy_ca[0]) if envoy_ca else None
+        server = XdsServer(self.cache, tokens=tokens, fleet_certificates=fleet_certificates)
+        tls = (
+            ServerTLS.from_dir(cfg.xds_cert_dir, cfg.xds_ca, extra_ca_files=envoy_ca)
+            if cfg.xds_cert_dir
+            else None
+        )
         if tls is None:
             log.warning("xDS is served in plaintext: give --xds-cert-dir for mutual TLS")
         try:
@@ -242,9 +259,7 @@ class ServeMode:
             if cfg.provision == "kubernetes":
                 self.kube_fleet = KubeFleet(
                     self.client,
-                    TLSDirCredentials(cfg.envoy_cert_dir)
-                    if cfg.envoy_cert_dir
-                    else EphemeralCredentials(),
+                    self._envoy_credentials(),
                     cfg.controller_name,
                     ControllerEndpoint(
                         xds_host=cfg.xds_service_host,
@@ -282,6 +297,8 @@ class ServeMode:
                 tg.start_soon(self.debouncer.run, self._rebuild)
                 tg.start_soon(self.pipeline.collector.run)
                 tg.start_soon(self._retry_status)
+                if self.kube_fleet is not None:
+                    tg.start_soon(self._renew_certificates)
                 self.debouncer.poke()
         finally:
             with anyio.CancelScope(shield=True):
@@ -291,6 +308,21 @@ class ServeMode:
                     await ops.stop()
                 await server.stop(1.0)
                 await self.client.close()
+
+    def _envoy_credentials(self) -> EnvoyCredentials:
+        cfg = self.config
+        if cfg.envoy_ca_dir is not None:
+            return FleetCertificateCredentials(cfg.envoy_ca_dir)
+        if cfg.envoy_cert_dir is not None:
+            return TLSDirCredentials(cfg.envoy_cert_dir)
+        return EphemeralCredentials()
+
+    async def _renew_certificates(self) -> None:
+        # per-fleet certificates are renewed by a reconcile: one at least hourly, even
+        # when nothing changes
+        while True:
+            await anyio.sleep(3600)
+            self.debouncer.poke()
 
     async def _start_ops(self, server: XdsServer) -> None:
         observed = Observed(

@@ -9,6 +9,8 @@ The API, small on purpose (PEM bytes in and out):
     certs = generate_xds_certificates(["gateway-contour.ns.svc"])  # CA + controller + Envoy
     secrets = xds_secrets(certs, "ns")   # CONTROLLER_SECRET and ENVOY_SECRET, as dicts
     write_xds_dirs(certs, Path("certs"))  # certs/controller/ and certs/envoy/
+    write_envoy_ca_dir(certs, Path("certs"))  # certs/envoy-ca/ (signs per-fleet certificates)
+    secret = envoy_ca_secret(certs, "ns")  # ENVOY_CA_SECRET
     cert_pem, key_pem = self_signed("www.example.com")   # tests and throwaway servers
 
 A directory of `tls.crt`, `tls.key`, `ca.crt` is exactly what a mounted kubernetes.io/tls
@@ -26,12 +28,15 @@ from gateway_contour.certs.bundle import (
     CA_FILE,
     CERT_FILE,
     CONTROLLER_SECRET,
+    ENVOY_CA_SECRET,
     ENVOY_SECRET,
     KEY_FILE,
     XdsCertificates,
     as_secret,
+    envoy_ca_secret,
     generate_xds_certificates,
     load_tls_dir,
+    write_envoy_ca_dir,
     write_tls_dir,
     write_xds_dirs,
     xds_secrets,
@@ -41,16 +46,19 @@ __all__ = [
     "CA_FILE",
     "CERT_FILE",
     "CONTROLLER_SECRET",
+    "ENVOY_CA_SECRET",
     "ENVOY_SECRET",
     "KEY_FILE",
     "CertificateAuthority",
     "XdsCertificates",
     "as_secret",
+    "envoy_ca_secret",
     "generate_ca",
     "generate_xds_certificates",
     "issue",
     "load_tls_dir",
     "self_signed",
+    "write_envoy_ca_dir",
     "write_tls_dir",
     "write_xds_dirs",
     "xds_secrets",

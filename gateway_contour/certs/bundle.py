@@ -1,10 +1,13 @@
 """The xDS certificate set and where it lives: directories of files, or Kubernetes Secrets.
 
 `generate_xds_certificates` makes what mutual TLS between the controller and its Envoys
-needs: one CA, the controller's serving certificate and the Envoys' client certificate.
-Each side gets a directory (or a kubernetes.io/tls Secret, which mounts as the same files):
-`tls.crt`, `tls.key` and `ca.crt`, the CA that signed the peer. The CA's private key is
-not kept: rotating means generating a new set (as `gateway-contour certgen` does).
+needs: one CA, the controller's serving certificate and the Envoys' client certificate, and
+the Envoy client CA (`ENVOY_CA_SECRET`, `envoy-ca/`) with which the controller signs each
+fleet's own client certificate (certs/fleet.py). Each side gets a directory (or a
+kubernetes.io/tls Secret, which mounts as the same files): `tls.crt`, `tls.key` and
+`ca.crt`, the CA that signed the peer (for the Envoy CA: its own certificate and key, and as
+`ca.crt` the CA Envoys verify the controller with). The first CA's private key is not kept:
+rotating means generating a new set (as `gateway-contour certgen` does).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ ENVOY_NAME = "envoy"
 # the Secrets `xds_secrets` makes: the controller mounts the first, Envoys the second
 CONTROLLER_SECRET = "gateway-contour-xds-server"
 ENVOY_SECRET = "gateway-contour-xds-client"
+# the Envoy client CA, key included: only the controller mounts it (`serve --envoy-ca-dir`)
+ENVOY_CA_SECRET = "gateway-contour-envoy-ca"
+ENVOY_CA_DIR = "envoy-ca"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,7 @@ class XdsCertificates:
     ca: CertificateAuthority
     controller: tuple[bytes, bytes]  # (cert, key): the ADS server's serving certificate
     envoy: tuple[bytes, bytes]  # (cert, key): the Envoys' client certificate
+    envoy_ca: CertificateAuthority  # signs the per-fleet client certificates
 
 
 def generate_xds_certificates(
@@ -51,6 +58,7 @@ def generate_xds_certificates(
         ca=ca,
         controller=issue(ca, CONTROLLER_NAME, controller_names, days, usage="server"),
         envoy=issue(ca, envoy_name, (), days, usage="client"),
+        envoy_ca=generate_ca(ENVOY_CA_SECRET),
     )
 
 
@@ -70,6 +78,18 @@ def xds_secrets(certs: XdsCertificates, namespace: str) -> list[dict[str, Any]]:
         as_secret(CONTROLLER_SECRET, namespace, *certs.controller, ca),
         as_secret(ENVOY_SECRET, namespace, *certs.envoy, ca),
     ]
+
+
+def write_envoy_ca_dir(certs: XdsCertificates, directory: Path) -> Path:
+    """`directory`/envoy-ca: the Envoy CA's tls.crt and tls.key, and the server's CA."""
+    ca = certs.envoy_ca
+    return write_tls_dir(directory / ENVOY_CA_DIR, ca.cert_pem, ca.key_pem, certs.ca.cert_pem)
+
+
+def envoy_ca_secret(certs: XdsCertificates, namespace: str) -> dict[str, Any]:
+    """The Secret ENVOY_CA_SECRET: what `write_envoy_ca_dir` writes."""
+    ca = certs.envoy_ca
+    return as_secret(ENVOY_CA_SECRET, namespace, ca.cert_pem, ca.key_pem, certs.ca.cert_pem)
 
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:

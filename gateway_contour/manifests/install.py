@@ -7,15 +7,16 @@ Service Envoys reach its ADS server by; the GatewayClass `gateway-contour`.
 
 Prerequisites, not included: the Gateway API CRDs (the upstream release's install), and the
 xDS certificates: `gateway-contour certgen --secrets certs.yaml --dns-name
-gateway-contour.gateway-contour.svc` then `kubectl apply -f certs.yaml` (the two Secrets the
-controller mounts).
+gateway-contour.gateway-contour.svc` then `kubectl apply -f certs.yaml` (the controller
+mounts its serving Secret and the Envoy client CA, with which it signs each Gateway's own
+client certificate).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway_contour.certs.bundle import CONTROLLER_SECRET, ENVOY_SECRET
+from gateway_contour.certs.bundle import CONTROLLER_SECRET, ENVOY_CA_SECRET
 from gateway_contour.manifests.crds import api_crds
 from gateway_contour.manifests.rbac import cluster_rules, lease_rules
 from gateway_contour.provisioner.kube.objects import CONTROLLER_IMAGE
@@ -52,8 +53,8 @@ def controller_args() -> list[str]:
         "/certs/controller",
         "--metrics-address",
         f"0.0.0.0:{METRICS_PORT}",
-        "--envoy-cert-dir",
-        "/certs/envoy",
+        "--envoy-ca-dir",
+        "/certs/envoy-ca",
         "--xds-service-host",
         XDS_SERVICE_HOST,
         "--bootstrap-image",
@@ -117,7 +118,7 @@ def controller() -> list[Obj]:
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "metrics"}},
         "volumeMounts": [
             {"name": "xds-server", "mountPath": "/certs/controller", "readOnly": True},
-            {"name": "xds-client", "mountPath": "/certs/envoy", "readOnly": True},
+            {"name": "envoy-ca", "mountPath": "/certs/envoy-ca", "readOnly": True},
         ],
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -141,7 +142,7 @@ def controller() -> list[Obj]:
                     "containers": [container],
                     "volumes": [
                         {"name": "xds-server", "secret": {"secretName": CONTROLLER_SECRET}},
-                        {"name": "xds-client", "secret": {"secretName": ENVOY_SECRET}},
+                        {"name": "envoy-ca", "secret": {"secretName": ENVOY_CA_SECRET}},
                     ],
                 },
             },

@@ -3,7 +3,9 @@
 Serves both ADS methods from one SnapshotCache: StreamAggregatedResources (State of the
 World, sotw.py) and DeltaAggregatedResources (incremental, delta.py). Secrets travel on the
 same stream like any other type (SDS over ADS). The fleet of a stream is `node.cluster` of
-its first request (Envoy sets the node on the first message only).
+its first request (Envoy sets the node on the first message only); with `tokens` (host
+mode) and/or `fleet_certificates` (per-fleet client certificates, certs/fleet.py) a stream
+is served only the fleet its credential names.
 
 Responses are pre-encoded bytes (see wire.py), so the method handlers are registered with
 an identity response serializer instead of the generated servicer.
@@ -23,12 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import grpc
 from envoy.service.discovery.v3 import discovery_pb2
 
+from gateway_contour.certs.fleet import FleetCertificates
 from gateway_contour.xds.cache import SnapshotCache
 from gateway_contour.xds.delta import DeltaStream
 from gateway_contour.xds.fleet_tokens import FleetTokens
@@ -57,10 +60,13 @@ class XdsServer:
         stats: XdsStats | None = None,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         tokens: FleetTokens | None = None,
+        fleet_certificates: FleetCertificates | None = None,
     ) -> None:
         self.cache = cache
-        # with tokens, a stream is served only the fleet whose token it presents
+        # with tokens, a stream is served only the fleet whose token it presents; with
+        # fleet_certificates, only the fleet its client certificate names
         self.tokens = tokens
+        self.fleet_certificates = fleet_certificates
         self.stats = stats if stats is not None else XdsStats()
         self._max_message_bytes = max_message_bytes
         self._server: grpc.aio.Server | None = None
@@ -138,14 +144,25 @@ class XdsServer:
         await server.wait_for_termination()
 
     async def _stream_sotw(self, requests: AsyncIterator[Any], context: Any) -> None:
-        await self._serve(SotwStream(self.cache, self.stats, context), requests)
+        await self._serve(SotwStream(self.cache, self.stats, context), requests, context)
 
     async def _stream_delta(self, requests: AsyncIterator[Any], context: Any) -> None:
-        await self._serve(DeltaStream(self.cache, self.stats, context), requests)
+        await self._serve(DeltaStream(self.cache, self.stats, context), requests, context)
 
-    async def _serve(self, stream: AdsStream, requests: AsyncIterator[Any]) -> None:
-        if self.tokens is not None:
-            stream.authorize = self.tokens.permits
+    def _authorizer(self, context: Any) -> Callable[[str, Any], bool] | None:
+        tokens, certificates = self.tokens, self.fleet_certificates
+        if tokens is None and certificates is None:
+            return None
+
+        def authorize(fleet: str, metadata: Any) -> bool:
+            if tokens is not None and not tokens.permits(fleet, metadata):
+                return False
+            return certificates is None or certificates.permits(fleet, context.auth_context())
+
+        return authorize
+
+    async def _serve(self, stream: AdsStream, requests: AsyncIterator[Any], context: Any) -> None:
+        stream.authorize = self._authorizer(context)
         self._streams[stream.id] = stream
         try:
             await stream.run(requests)

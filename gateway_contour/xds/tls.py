@@ -1,8 +1,9 @@
 """TLS for the ADS server: mutual TLS from certificate files that may rotate under it.
 
 `ServerTLS` names three PEM files: the server's certificate and key, and the CA that signs
-the Envoys' client certificates. Client certificates are required unless
-`require_client_cert` is False. The credentials are gRPC's dynamic ones: before each new
+the Envoys' client certificates (plus `extra_ca_files`: with per-fleet certificates, the
+Envoy client CA; the CA files are trusted together). Client certificates are required
+unless `require_client_cert` is False. The credentials are gRPC's dynamic ones: before each new
 TLS handshake gRPC asks `CertificateFiles.fetch` whether the configuration changed, which
 rereads the three files (a few KB; Envoys connect rarely) and compares their contents with
 what it serves: contents, not timestamps, so an in-place rewrite within one clock tick is
@@ -35,10 +36,15 @@ class ServerTLS:
     key_file: Path
     ca_file: Path
     require_client_cert: bool = True
+    extra_ca_files: tuple[Path, ...] = ()
 
     @classmethod
     def from_dir(
-        cls, directory: Path, ca_file: Path | None = None, require_client_cert: bool = True
+        cls,
+        directory: Path,
+        ca_file: Path | None = None,
+        require_client_cert: bool = True,
+        extra_ca_files: tuple[Path, ...] = (),
     ) -> ServerTLS:
         """tls.crt / tls.key / ca.crt of `directory` (a mounted Secret or certgen output);
         `ca_file` overrides the CA that client certificates must chain to."""
@@ -47,6 +53,7 @@ class ServerTLS:
             directory / KEY_FILE,
             ca_file if ca_file is not None else directory / CA_FILE,
             require_client_cert,
+            extra_ca_files,
         )
 
 
@@ -73,7 +80,7 @@ class CertificateFiles:
             return (
                 self.tls.cert_file.read_bytes(),
                 self.tls.key_file.read_bytes(),
-                self.tls.ca_file.read_bytes(),
+                b"\n".join(f.read_bytes() for f in (self.tls.ca_file, *self.tls.extra_ca_files)),
             )
         except OSError as err:
             log.warning("xDS TLS: cannot read the certificate files: %s", err)

@@ -8,7 +8,9 @@ controller put in that fleet's Envoy bootstrap it is served. The real Envoy keep
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -28,33 +30,62 @@ FLEET = "default/web"
 running = test_host_mode.running  # the fixture: `run` serving one Gateway, Delta and SotW
 
 
+async def first_answer(
+    port: int,
+    request: Any,
+    *,
+    credentials: grpc.ChannelCredentials | None = None,
+    metadata: Sequence[tuple[str, str]] | None = None,
+) -> tuple[str, bytes]:
+    """("ok", the first response's bytes), else the gRPC code name and the bytes received
+    before it, for one ADS stream opened with `request` (SotW or Delta, by its type), in
+    plaintext or over mutual TLS with `credentials` (the server's name: gateway-contour)."""
+    delta = isinstance(request, discovery_pb2.DeltaDiscoveryRequest)
+    parse: Callable[[bytes], Any] = (
+        discovery_pb2.DeltaDiscoveryResponse.FromString
+        if delta
+        else discovery_pb2.DiscoveryResponse.FromString
+    )
+    target = f"127.0.0.1:{port}"
+    options = [
+        ("grpc.ssl_target_name_override", "gateway-contour"),
+        ("grpc.use_local_subchannel_pool", 1),
+    ]
+    channel = (
+        grpc.aio.secure_channel(target, credentials, options)
+        if credentials is not None
+        else grpc.aio.insecure_channel(target, options)
+    )
+    received = b""
+    async with channel:
+        call = channel.stream_stream(
+            DELTA if delta else SOTW,
+            request_serializer=type(request).SerializeToString,
+            response_deserializer=parse,
+        )(iter([request]), timeout=5, metadata=metadata)
+        try:
+            async for response in call:
+                received += response.SerializeToString()
+                return "ok", received
+        except grpc.aio.AioRpcError as err:
+            return err.code().name, received
+    return "no response", received
+
+
 async def probe(port: int, fleet: str, token: str | None, delta: bool) -> tuple[str, int]:
     """("ok", bytes received) when a Secret/Listener answer comes back, else the gRPC code
     name and the bytes received before it."""
     node = base_pb2.Node(id="intruder", cluster=fleet)
     metadata = ((TOKEN_HEADER, token),) if token is not None else None
-    if delta:
-        request = discovery_pb2.DeltaDiscoveryRequest(
+    request: Any = (
+        discovery_pb2.DeltaDiscoveryRequest(
             node=node, type_url=types.SECRET, resource_names_subscribe=["*"]
         )
-        serialize = discovery_pb2.DeltaDiscoveryRequest.SerializeToString
-        parse = discovery_pb2.DeltaDiscoveryResponse.FromString
-    else:
-        request = discovery_pb2.DiscoveryRequest(node=node, type_url=types.LISTENER)
-        serialize = discovery_pb2.DiscoveryRequest.SerializeToString
-        parse = discovery_pb2.DiscoveryResponse.FromString
-    received = 0
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        call = channel.stream_stream(
-            DELTA if delta else SOTW, request_serializer=serialize, response_deserializer=parse
-        )(iter([request]), timeout=5, metadata=metadata)
-        try:
-            async for response in call:
-                received += response.ByteSize()
-                return "ok", received
-        except grpc.aio.AioRpcError as err:
-            return err.code().name, received
-    return "no response", received
+        if delta
+        else discovery_pb2.DiscoveryRequest(node=node, type_url=types.LISTENER)
+    )
+    answer, received = await first_answer(port, request, metadata=metadata)
+    return answer, len(received)
 
 
 def issued_token(running: Running) -> str:

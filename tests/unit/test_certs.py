@@ -176,6 +176,7 @@ def test_certgen_writes_directories_and_secrets(tmp_path: Path) -> None:
     assert [d["metadata"]["name"] for d in documents] == [
         certs.CONTROLLER_SECRET,
         certs.ENVOY_SECRET,
+        certs.ENVOY_CA_SECRET,
     ]
     assert {d["metadata"]["namespace"] for d in documents} == {"infra"}
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
@@ -185,3 +186,13 @@ def test_certgen_writes_directories_and_secrets(tmp_path: Path) -> None:
     assert base64.b64decode(documents[1]["data"]["tls.key"]) == (out / "envoy/tls.key").read_bytes()
     client = load((out / "envoy" / "tls.crt").read_bytes())
     client.verify_directly_issued_by(load((out / "controller" / "ca.crt").read_bytes()))
+    # the Envoy client CA (signs the per-fleet certificates): its own CA, not the server's
+    envoy_ca = load((out / "envoy-ca" / "tls.crt").read_bytes())
+    envoy_ca.verify_directly_issued_by(envoy_ca)
+    assert envoy_ca.subject != load((out / "controller" / "ca.crt").read_bytes()).subject
+    assert (out / "envoy-ca" / "ca.crt").read_bytes() == (out / "envoy" / "ca.crt").read_bytes()
+    assert stat.S_IMODE((out / "envoy-ca" / "tls.key").stat().st_mode) == 0o600
+    assert (
+        base64.b64decode(documents[2]["data"]["tls.key"])
+        == (out / "envoy-ca" / "tls.key").read_bytes()
+    )

@@ -192,13 +192,12 @@ class KubeFleet:
         desired = self.desired(snapshot, ir)
         self.wanted = set(desired)
         ok = True
-        secret = self.credentials.secret() if desired else {}
         limiter = anyio.CapacityLimiter(self.concurrency)
 
         async def one(full: str, spec: FleetSpec) -> None:
             nonlocal ok
             async with limiter:
-                if not await self._apply_fleet(full, spec, secret, snapshot):
+                if not await self._apply_fleet(full, spec, snapshot):
                     ok = False
 
         async with anyio.create_task_group() as tg:
@@ -211,10 +210,9 @@ class KubeFleet:
             ok = False
         return ok
 
-    async def _apply_fleet(
-        self, full: str, spec: FleetSpec, secret: dict[str, Any], snapshot: Snapshot
-    ) -> bool:
-        objects = fleet_objects(spec, self.controller, secret)
+    async def _apply_fleet(self, full: str, spec: FleetSpec, snapshot: Snapshot) -> bool:
+        stored = snapshot.get("Secret", spec.namespace, spec.secret_name)
+        objects = fleet_objects(spec, self.controller, self.credentials.secret(full, stored))
         digest = _digest(objects)
         previous = self.applied.get(full)
         if previous is not None and previous.digest == digest:

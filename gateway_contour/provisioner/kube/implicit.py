@@ -138,7 +138,11 @@ class ImplicitFleet:
         self._note(problem)
         try:
             # the client certificate is read on each call: a rotated one is applied
-            objects = fleet_objects(spec, self.controller, credentials.secret()) if spec else []
+            objects = []
+            if spec is not None:
+                stored = snapshot.get("Secret", spec.namespace, spec.secret_name)
+                secret = credentials.secret(spec.full_name, stored)
+                objects = fleet_objects(spec, self.controller, secret)
             digest = hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
             if digest == self.digest:
                 done_by_others = self.applied.changed_by_others(snapshot)

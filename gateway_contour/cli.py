@@ -213,6 +213,14 @@ def _parser() -> argparse.ArgumentParser:
         help="a name Envoys dial the controller by (repeatable; e.g. its Service DNS name)",
     )
     cg.add_argument("--days", type=int, default=365, help="validity of the certificates")
+    cg.add_argument(
+        "--fleet",
+        metavar="NAMESPACE/NAME",
+        help="instead: sign the client certificate of this fleet with the Envoy client CA of "
+        "--envoy-ca-dir into --output-dir (for Envoys deployed by others, `serve "
+        "--provision none --envoy-ca-dir`)",
+    )
+    cg.add_argument("--envoy-ca-dir", type=Path, help="with --fleet: certgen's envoy-ca")
     migrate_command.add_parser(sub)
     return parser
 
@@ -227,6 +235,8 @@ def _certgen(args: argparse.Namespace) -> int:
     )
     from gateway_contour.ir.serialize import dump_yaml
 
+    if args.fleet is not None:
+        return _certgen_fleet(args)
     if args.output_dir is None and args.secrets is None:
         print("gateway-contour certgen: give --output-dir and/or --secrets", file=sys.stderr)
         return 2
@@ -242,6 +252,25 @@ def _certgen(args: argparse.Namespace) -> int:
         args.secrets.write_text("".join("---\n" + dump_yaml(s) for s in secrets))
         args.secrets.chmod(0o600)
         logging.info("wrote %s", args.secrets)
+    return 0
+
+
+def _certgen_fleet(args: argparse.Namespace) -> int:
+    from gateway_contour.certs.fleet import write_fleet_dir
+
+    namespace, _, name = args.fleet.partition("/")
+    if not namespace or not name or "/" in name or not args.envoy_ca_dir or not args.output_dir:
+        print(
+            "gateway-contour certgen --fleet NAMESPACE/NAME: give --envoy-ca-dir and --output-dir",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        written = write_fleet_dir(args.envoy_ca_dir, args.fleet, args.output_dir, args.days)
+    except (OSError, ValueError) as err:
+        print(f"gateway-contour certgen: {err}", file=sys.stderr)
+        return 2
+    logging.info("wrote %s", written)
     return 0
 
 

@@ -38,6 +38,7 @@ from gateway_contour.certs.authority import (
     _new_key,
     key_matches,
 )
+from gateway_contour.certs.bundle import load_tls_dir, write_tls_dir
 
 log = logging.getLogger("gateway_contour.certs")
 
@@ -141,6 +142,14 @@ class FleetIssuer:
         self.issued[fleet] = (pair, self.ca.cert_pem, renew)
         log.info("issued the xDS client certificate of fleet %s", fleet)
         return pair
+
+
+def write_fleet_dir(ca_dir: Path, fleet: str, directory: Path, days: int) -> Path:
+    """Sign `fleet`'s certificate with the Envoy CA of `ca_dir` (certgen's envoy-ca) into
+    `directory` as tls.crt, tls.key and ca.crt (the CA of the ADS server, from `ca_dir`)."""
+    cert, key, server_ca = load_tls_dir(ca_dir)
+    pair = issue_fleet_certificate(CertificateAuthority(cert, key), fleet, days)
+    return write_tls_dir(directory, *pair, server_ca)
 
 
 class FleetCertificates:

@@ -6,7 +6,8 @@ kept while more than a third of its validity is left (so reconciles do not churn
 and replaced when the CA, the fleet or the key do not fit. The ADS server's check admits a
 certificate only for the fleet it names and only when the Envoy CA issued it. The implicit
 Ingress/HTTPProxy fleet's certificate names what its Envoys send as node.cluster. `serve`
-refuses `--envoy-ca-dir` where it could not be enforced (plaintext xDS, host mode)."""
+refuses `--envoy-ca-dir` where it could not be enforced (plaintext xDS, host mode), and
+`certgen --fleet` signs one fleet's certificate for Envoys the controller does not deploy."""
 
 from __future__ import annotations
 
@@ -186,3 +187,18 @@ def test_serve_refuses_per_fleet_certificates_it_cannot_enforce(tmp_path: Path) 
     assert cli(["serve", "--envoy-ca-dir", str(ca_dir)]) == 2  # plaintext: nothing to check
     argv = ["serve", "--envoy-ca-dir", str(ca_dir), "--xds-cert-dir", str(tmp_path)]
     assert cli([*argv, "--provision", "host"]) == 2  # host Envoys carry tokens, not these
+
+
+def test_certgen_signs_a_fleets_certificate_for_envoys_deployed_by_others(tmp_path: Path) -> None:
+    assert cli(["certgen", "--output-dir", str(tmp_path / "certs")]) == 0
+    ca_dir, out = tmp_path / "certs/envoy-ca", tmp_path / "web"
+    argv = ["certgen", "--envoy-ca-dir", str(ca_dir), "--output-dir", str(out)]
+    assert cli([*argv, "--fleet", "default/web"]) == 0
+    cert, key, ca = certs.load_tls_dir(out)
+    assert fleet_of(cert, (ca_dir / "tls.crt").read_bytes()) == "default/web"
+    assert key_matches(cert, key) and ca == (tmp_path / "certs/envoy/ca.crt").read_bytes()
+    for bad in ("web", "default/", "a/b/c"):
+        assert cli([*argv, "--fleet", bad]) == 2
+    assert cli(["certgen", "--fleet", "default/web", "--output-dir", str(out)]) == 2  # no CA
+    missing = ["--envoy-ca-dir", str(tmp_path / "none"), "--output-dir", str(out)]
+    assert cli(["certgen", "--fleet", "default/web", *missing]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import signal
 import sys
@@ -194,6 +195,28 @@ def _parser() -> argparse.ArgumentParser:
         "--xds-server-name",
         default="gateway-contour",
         help="SNI, and the name the server certificate must carry (with --xds-cert-dir)",
+    )
+    boot.add_argument(
+        "--ready-port",
+        type=int,
+        default=None,
+        help="a listener on 0.0.0.0:PORT serving only GET /ready and /stats/prometheus of "
+        "the admin (the Pod's readiness probe; Contour uses 8002)",
+    )
+
+    drain = sub.add_parser(
+        "envoy-drain",
+        help="the Envoy Pod's drain sidecar: /shutdown waits for the drain, /healthz "
+        "says whether Envoy's admin answers",
+    )
+    drain.add_argument("--address", default="0.0.0.0", help="where /shutdown is served")
+    drain.add_argument("--port", type=int, default=8090)
+    drain.add_argument("--admin-url", default="http://127.0.0.1:9001", help="Envoy's admin")
+    drain.add_argument(
+        "--timeout",
+        type=float,
+        default=270.0,
+        help="seconds to wait for Envoy's connections to close (default: %(default)s)",
     )
 
     cg = sub.add_parser("certgen", help="generate the CA and certificates for secure xDS")
@@ -393,8 +416,15 @@ def main(argv: list[str] | None = None) -> int:
             tls=XdsClientTLS(args.xds_cert_dir, args.xds_server_name)
             if args.xds_cert_dir
             else None,
+            ready_port=args.ready_port,
         )
         write_bootstrap(opts, args.output)
+        return 0
+    if args.command == "envoy-drain":
+        from gateway_contour import envoy_drain
+
+        drain_opts = envoy_drain.DrainOptions(admin_url=args.admin_url, timeout=args.timeout)
+        asyncio.run(envoy_drain.serve(drain_opts, args.address, args.port))
         return 0
     if args.command == "certgen":
         return _certgen(args)

@@ -11,6 +11,17 @@ naming `server_name`. The files are not inlined: they reach Envoy through file-b
 (two small JSON documents written beside the bootstrap) with the certificate directory
 watched, so when the Secret rotates Envoy uses the new files for its next connection
 without a restart.
+
+With `ready_port`, a static listener on `ready_address:ready_port` (Contour's 8002) serves
+GET `/ready` (Envoy's readiness: 200 LIVE, 503 after `/healthcheck/fail`) and
+`/stats/prometheus` from the admin interface through a static cluster; every other path is
+a 404, so the admin API itself (config dumps, `/quitquitquit`, ...) stays on loopback. Like
+every listener it opens only once Envoy has its first configuration (before that, probes
+find the port closed: not ready, which is true). Its listener stats carry the
+prefix `READY_LISTENER`, so a drain can leave its probes out of the connections it counts.
+
+When the ADS server is not up yet (Pods start in any order), Envoy keeps reconnecting with a
+jittered backoff from `ADS_RETRY_BASE` to `ADS_RETRY_MAX` and stays not ready meanwhile.
 """
 
 from __future__ import annotations
@@ -25,6 +36,12 @@ from typing import Any
 from gateway_contour.certs import CA_FILE, CERT_FILE, KEY_FILE
 
 XDS_CLUSTER = "gateway-contour-xds"
+ADMIN_CLUSTER = "envoy-admin"
+READY_LISTENER = "envoy-ready"
+# the only admin paths the ready listener passes on (GET only)
+READY_PATHS = ("/ready", "/stats/prometheus")
+ADS_RETRY_BASE = "0.25s"
+ADS_RETRY_MAX = "5s"
 # the gRPC metadata key of a fleet's token on the ADS stream (xds/fleet_tokens.py checks it)
 TOKEN_HEADER = "x-gateway-contour-fleet-token"
 CLIENT_CERT_SECRET = "xds-client-certificate"
@@ -53,6 +70,9 @@ class BootstrapOptions:
     tls: XdsClientTLS | None = None  # mutual TLS to the ADS server
     # the fleet's secret, sent as gRPC metadata on the ADS stream (xds/fleet_tokens.py)
     fleet_token: str | None = None
+    # the listener exposing READY_PATHS of the admin (None: no such listener)
+    ready_port: int | None = None
+    ready_address: str = "0.0.0.0"
 
 
 def is_ip(address: str) -> bool:
@@ -125,11 +145,7 @@ def ads_bootstrap(opts: BootstrapOptions, sds_dir: Path | None = None) -> dict[s
     api_type = "DELTA_GRPC" if opts.delta else "GRPC"
     bootstrap: dict[str, Any] = {
         "node": {"id": opts.node_id, "cluster": opts.fleet},
-        "admin": {
-            "address": {
-                "socket_address": {"address": opts.admin_address, "port_value": opts.admin_port}
-            }
-        },
+        "admin": {"address": _socket_address(opts.admin_address, opts.admin_port)},
         "dynamic_resources": {
             "ads_config": {
                 "api_type": api_type,
@@ -140,6 +156,12 @@ def ads_bootstrap(opts: BootstrapOptions, sds_dir: Path | None = None) -> dict[s
                         "envoy_grpc": {
                             "cluster_name": XDS_CLUSTER,
                             "max_receive_message_length": opts.max_receive_message_bytes,
+                            "retry_policy": {
+                                "retry_back_off": {
+                                    "base_interval": ADS_RETRY_BASE,
+                                    "max_interval": ADS_RETRY_MAX,
+                                }
+                            },
                         }
                     }
                 ],
@@ -162,25 +184,9 @@ def ads_bootstrap(opts: BootstrapOptions, sds_dir: Path | None = None) -> dict[s
                             "explicit_http_config": {"http2_protocol_options": {}},
                         }
                     },
-                    "load_assignment": {
-                        "cluster_name": XDS_CLUSTER,
-                        "endpoints": [
-                            {
-                                "lb_endpoints": [
-                                    {
-                                        "endpoint": {
-                                            "address": {
-                                                "socket_address": {
-                                                    "address": opts.xds_address,
-                                                    "port_value": opts.xds_port,
-                                                }
-                                            }
-                                        }
-                                    }
-                                ]
-                            }
-                        ],
-                    },
+                    "load_assignment": _load_assignment(
+                        XDS_CLUSTER, opts.xds_address, opts.xds_port
+                    ),
                 }
             ]
         },
@@ -191,7 +197,71 @@ def ads_bootstrap(opts: BootstrapOptions, sds_dir: Path | None = None) -> dict[s
     if opts.tls is not None and sds_dir is not None:
         (xds_cluster,) = bootstrap["static_resources"]["clusters"]
         xds_cluster["transport_socket"] = _client_tls_socket(opts.tls, sds_dir)
+    if opts.ready_port is not None:
+        static = bootstrap["static_resources"]
+        static["clusters"].append(_admin_cluster(opts))
+        static["listeners"] = [_ready_listener(opts)]
     return bootstrap
+
+
+def _socket_address(address: str, port: int) -> dict[str, Any]:
+    return {"socket_address": {"address": address, "port_value": port}}
+
+
+def _load_assignment(cluster: str, address: str, port: int) -> dict[str, Any]:
+    endpoint = {"endpoint": {"address": _socket_address(address, port)}}
+    return {"cluster_name": cluster, "endpoints": [{"lb_endpoints": [endpoint]}]}
+
+
+def _admin_cluster(opts: BootstrapOptions) -> dict[str, Any]:
+    return {
+        "name": ADMIN_CLUSTER,
+        "type": "STATIC",
+        "connect_timeout": "0.25s",
+        "load_assignment": _load_assignment(ADMIN_CLUSTER, opts.admin_address, opts.admin_port),
+    }
+
+
+def _ready_listener(opts: BootstrapOptions) -> dict[str, Any]:
+    assert opts.ready_port is not None
+    get_only = [{"name": ":method", "string_match": {"exact": "GET"}}]
+    routes = [
+        {"match": {"path": path, "headers": get_only}, "route": {"cluster": ADMIN_CLUSTER}}
+        for path in READY_PATHS
+    ]
+    manager = {
+        "@type": "type.googleapis.com/"
+        "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": READY_LISTENER,
+        "route_config": {
+            "name": READY_LISTENER,
+            # no route matches anything else: Envoy answers 404
+            "virtual_hosts": [{"name": READY_LISTENER, "domains": ["*"], "routes": routes}],
+        },
+        "http_filters": [
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+                },
+            }
+        ],
+    }
+    return {
+        "name": READY_LISTENER,
+        "stat_prefix": READY_LISTENER,
+        "address": _socket_address(opts.ready_address, opts.ready_port),
+        "filter_chains": [
+            {
+                "filters": [
+                    {
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "typed_config": manager,
+                    }
+                ]
+            }
+        ],
+    }
 
 
 def write_bootstrap(opts: BootstrapOptions, path: Path) -> Path:

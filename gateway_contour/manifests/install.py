@@ -124,7 +124,8 @@ def controller() -> list[Obj]:
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
             "runAsNonRoot": True,
-            "runAsUser": 65534,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
             "capabilities": {"drop": ["ALL"]},
         },
     }

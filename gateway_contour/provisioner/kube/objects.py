@@ -9,7 +9,18 @@ labels, and the Gateway's spec.infrastructure labels and annotations.
 The Envoy Pod: an init container runs `gateway-contour bootstrap` to write the bootstrap
 (ADS over mutual TLS with the mounted client certificate) into a shared emptyDir; the Envoy
 container starts from it. Envoy binds the Gateway's listener ports itself; the Pod allows
-unprivileged ports from 0 (a namespaced, safe sysctl) so Envoy needs no capabilities. The
+unprivileged ports from 0 (a namespaced, safe sysctl) so Envoy needs no capabilities. Every
+container runs as 65532 (distroless nonroot, as our images do) on a read-only root with no
+capabilities.
+
+Probes and drain (Contour's layout): readiness is Envoy's `/ready` through the bootstrap's
+ready listener (`READY_PORT`, nothing else of the admin); liveness and the drain are the
+`envoy-drain` sidecar's (gateway_contour/envoy_drain.py, our image: the Envoy image has no
+shell). Liveness asks whether Envoy's admin answers at all, since `/ready` is 503 for a
+draining Envoy and the ready listener is closed while Envoy waits for a controller not up
+yet. The Envoy container's preStop hook GETs the sidecar's `/shutdown`, which answers when
+the drain (begun by the sidecar's own SIGTERM) is over; terminationGracePeriodSeconds is
+the drain bound plus `DRAIN_MARGIN` for Envoy to exit. The
 selector uses only labels we own, so infrastructure labels may change without recreating
 the workload (selectors are immutable).
 
@@ -40,6 +51,10 @@ CONFIG_DIR = "/config"
 CERT_DIR = "/certs"
 BOOTSTRAP_FILE = f"{CONFIG_DIR}/envoy.json"
 ENVOY_ADMIN_PORT = 9001
+READY_PORT = 8002  # the bootstrap's listener serving /ready (Contour's)
+DRAIN_PORT = 8090  # the envoy-drain sidecar: /shutdown, /healthz
+NONROOT = 65532  # the user of our images (hack/image/build.py), distroless nonroot
+DRAIN_MARGIN = 30  # seconds of grace past the drain bound: Envoy exits on SIGTERM
 CONTROLLER_IMAGE = "ghcr.io/gateway-contour/gateway-contour:latest"
 Obj = dict[str, Any]
 
@@ -177,10 +192,43 @@ def bootstrap_args(spec: FleetSpec, controller: ControllerEndpoint) -> list[str]
         "127.0.0.1",
         "--admin-port",
         str(ENVOY_ADMIN_PORT),
+        "--ready-port",
+        str(READY_PORT),
     ]
     if controller.tls:
         args += ["--xds-cert-dir", CERT_DIR, "--xds-server-name", controller.server_name]
     return args
+
+
+def _restricted() -> Obj:
+    """A container's securityContext: non-root, read-only root, no capabilities."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "runAsUser": NONROOT,
+        "runAsGroup": NONROOT,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def _drain_sidecar(spec: FleetSpec, controller: ControllerEndpoint) -> Obj:
+    return {
+        "name": "envoy-drain",
+        "image": controller.image,
+        "command": ["gateway-contour"],
+        "args": [
+            "envoy-drain",
+            "--port",
+            str(DRAIN_PORT),
+            "--admin-url",
+            f"http://127.0.0.1:{ENVOY_ADMIN_PORT}",
+            "--timeout",
+            str(spec.params.drain_timeout),
+        ],
+        "ports": [{"name": "drain", "containerPort": DRAIN_PORT, "protocol": "TCP"}],
+        "securityContext": _restricted(),
+    }
 
 
 def _pod_template(spec: FleetSpec, controller: ControllerEndpoint) -> Obj:
@@ -202,10 +250,25 @@ def _pod_template(spec: FleetSpec, controller: ControllerEndpoint) -> Obj:
             "30",
         ],
         "ports": [
-            {"name": f"{proto.lower()}-{port}", "containerPort": port, "protocol": proto}
-            for port, proto in spec.ports
+            *(
+                {"name": f"{proto.lower()}-{port}", "containerPort": port, "protocol": proto}
+                for port, proto in spec.ports
+            ),
+            {"name": "ready", "containerPort": READY_PORT, "protocol": "TCP"},
         ],
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": READY_PORT}, "periodSeconds": 4},
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": DRAIN_PORT},
+            "periodSeconds": 10,
+            "timeoutSeconds": 5,
+            "failureThreshold": 6,
+            # a liveness restart sends the sidecar no SIGTERM, so /shutdown never answers:
+            # this, not the Pod's long grace, bounds the preStop hook then
+            "terminationGracePeriodSeconds": 10,
+        },
+        "lifecycle": {"preStop": {"httpGet": {"path": "/shutdown", "port": DRAIN_PORT}}},
         "volumeMounts": mounts,
+        "securityContext": _restricted(),
     }
     if params.resources:
         envoy["resources"] = {k: dict(v) for k, v in params.resources.items()}
@@ -217,8 +280,13 @@ def _pod_template(spec: FleetSpec, controller: ControllerEndpoint) -> Obj:
         "spec": {
             "serviceAccountName": spec.object_name,
             "automountServiceAccountToken": False,
+            "terminationGracePeriodSeconds": params.drain_timeout + DRAIN_MARGIN,
             "securityContext": {
-                "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]
+                "runAsNonRoot": True,
+                "runAsUser": NONROOT,
+                "runAsGroup": NONROOT,
+                "seccompProfile": {"type": "RuntimeDefault"},
+                "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}],
             },
             "initContainers": [
                 {
@@ -227,9 +295,11 @@ def _pod_template(spec: FleetSpec, controller: ControllerEndpoint) -> Obj:
                     "command": ["gateway-contour"],
                     "args": bootstrap_args(spec, controller),
                     "volumeMounts": mounts,
+                    "securityContext": _restricted(),
                 }
             ],
-            "containers": [envoy],
+            # the sidecar is a regular container: it must get SIGTERM with Envoy's hook
+            "containers": [envoy, _drain_sidecar(spec, controller)],
             "volumes": [
                 {"name": "config", "emptyDir": {}},
                 {"name": "certs", "secret": {"secretName": spec.secret_name}},

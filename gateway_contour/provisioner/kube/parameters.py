@@ -27,6 +27,8 @@ class FleetParameters:
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     service_type: str = "LoadBalancer"
     service_annotations: dict[str, str] = field(default_factory=dict)
+    # seconds the drain sidecar waits for Envoy's connections to close when a Pod stops
+    drain_timeout: int = 270
 
 
 DEFAULTS = FleetParameters()

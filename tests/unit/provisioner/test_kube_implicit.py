@@ -90,8 +90,9 @@ def test_objects_have_no_owner_carry_the_label_and_publish_80_and_443() -> None:
     assert pod["serviceAccountName"] == "gateway-contour-envoy"
     assert pod["volumes"][1]["secret"]["secretName"] == "gateway-contour-envoy-xds"
     # its Envoys identify as the fleet the translation names, and listen on 8080 and 8443
+    # (8002: the ready listener of every Envoy Pod)
     assert pod["initContainers"][0]["args"][2:4] == ["--fleet", "projectcontour/contour"]
-    assert [p["containerPort"] for p in pod["containers"][0]["ports"]] == [8080, 8443]
+    assert [p["containerPort"] for p in pod["containers"][0]["ports"]] == [8080, 8443, 8002]
 
 
 def test_other_fleet_name_and_ports() -> None:

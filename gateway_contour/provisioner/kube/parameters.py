@@ -28,7 +28,7 @@ class FleetParameters:
     service_type: str = "LoadBalancer"
     service_annotations: dict[str, str] = field(default_factory=dict)
     # seconds the drain sidecar waits for Envoy's connections to close when a Pod stops
-    drain_timeout: int = 270
+    drain_timeout: int = api.DEFAULT_DRAIN_TIMEOUT
 
 
 DEFAULTS = FleetParameters()
@@ -62,6 +62,16 @@ def parse_parameters(obj: KubeObject) -> tuple[FleetParameters, str | None]:
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
         problems.append("spec.envoy.replicas must be a non-negative integer")
         replicas = api.DEFAULT_REPLICAS
+    drain_timeout = envoy.get("drainTimeoutSeconds", api.DEFAULT_DRAIN_TIMEOUT)
+    if (
+        isinstance(drain_timeout, bool)
+        or not isinstance(drain_timeout, int)
+        or not 0 <= drain_timeout <= api.MAX_DRAIN_TIMEOUT
+    ):
+        problems.append(
+            f"spec.envoy.drainTimeoutSeconds must be an integer from 0 to {api.MAX_DRAIN_TIMEOUT}"
+        )
+        drain_timeout = api.DEFAULT_DRAIN_TIMEOUT
     image = envoy.get("image")
     if image is not None and not (isinstance(image, str) and image):
         problems.append("spec.envoy.image must be a non-empty string")
@@ -86,6 +96,7 @@ def parse_parameters(obj: KubeObject) -> tuple[FleetParameters, str | None]:
             service.get("type"), api.SERVICE_TYPES, "LoadBalancer", "spec.service.type"
         ),
         service_annotations=annotations,
+        drain_timeout=drain_timeout,
     )
     return params, ("; ".join(problems) if problems else None)
 

@@ -61,6 +61,7 @@ def test_parameters_default_and_parse() -> None:
                     "logLevel": "debug",
                     "image": "envoy:test",
                     "resources": {"requests": {"cpu": "100m"}, "limits": {"memory": "1Gi"}},
+                    "drainTimeoutSeconds": 60,
                 },
                 "service": {"type": "ClusterIP", "annotations": {"a": "b"}},
             },
@@ -75,6 +76,7 @@ def test_parameters_default_and_parse() -> None:
         resources={"requests": {"cpu": "100m"}, "limits": {"memory": "1Gi"}},
         service_type="ClusterIP",
         service_annotations={"a": "b"},
+        drain_timeout=60,
     )
 
 
@@ -89,6 +91,12 @@ def test_bad_parameter_values_keep_their_defaults_and_say_why() -> None:
         "spec.envoy.replicas must be a non-negative integer; "
         "spec.envoy.workloadType must be one of DaemonSet, Deployment"
     )
+    for bad in (-1, 3601, "60", True):
+        params, problem = parse_parameters(
+            contour_deployment("ns", "p", {"envoy": {"drainTimeoutSeconds": bad}})
+        )
+        assert params.drain_timeout == api.DEFAULT_DRAIN_TIMEOUT, bad
+        assert problem == "spec.envoy.drainTimeoutSeconds must be an integer from 0 to 3600"
 
 
 def test_parameters_ref_resolution() -> None:

@@ -87,6 +87,8 @@ class ServeConfig:
     # of the ADS server). The server trusts it and serves a stream only the fleet its
     # certificate names; provision "kubernetes" signs each fleet's certificate with it
     envoy_ca_dir: Path | None = None
+    # how often the Envoy CA is looked at: a changed one is applied to every fleet at once
+    envoy_ca_check_interval: float = 30.0
     metrics_address: str | None = None  # "host:port": /metrics, /healthz, /readyz
     debug_address: str | None = None  # "host:port": /debug/ir, /debug/xds (and health)
     drain_timeout: float = 10.0  # provision "host": bound on the graceful Envoy drain
@@ -101,6 +103,13 @@ class ServeConfig:
     legacy_fleet_parameters: str | None = None
     # namespace/name of the implicit Ingress/HTTPProxy fleet (its Envoys go to that namespace)
     legacy_fleet: str = TranslateOptions.legacy_fleet
+
+
+def _contents(path: Path | None) -> bytes | None:
+    try:
+        return path.read_bytes() if path is not None else None
+    except OSError:
+        return None
 
 
 class ServeMode:
@@ -318,11 +327,18 @@ class ServeMode:
         return EphemeralCredentials()
 
     async def _renew_certificates(self) -> None:
-        # per-fleet certificates are renewed by a reconcile: one at least hourly, even
-        # when nothing changes
+        # per-fleet certificates are renewed by a reconcile: one at least hourly, even when
+        # nothing changes, and one as soon as the Envoy CA changes (a rotated CA must reach
+        # every fleet's Secret before its Envoys reconnect)
+        cfg = self.config
+        ca_file = cfg.envoy_ca_dir / CERT_FILE if cfg.envoy_ca_dir is not None else None
+        seen, last = _contents(ca_file), anyio.current_time()
         while True:
-            await anyio.sleep(3600)
-            self.debouncer.poke()
+            await anyio.sleep(cfg.envoy_ca_check_interval if ca_file else 3600)
+            current = _contents(ca_file)
+            if current != seen or anyio.current_time() - last >= 3600:
+                seen, last = current, anyio.current_time()
+                self.debouncer.poke()
 
     async def _start_ops(self, server: XdsServer) -> None:
         observed = Observed(

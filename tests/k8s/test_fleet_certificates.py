@@ -7,7 +7,9 @@ certificate naming A's fleet only (never certgen's shared one, never B's), the o
 B's. With the certificate read back from A's Secret (what anyone who may read Secrets in A
 holds), a stream naming A is served and one naming B gets PERMISSION_DENIED and no byte.
 A reconcile of a changed Gateway keeps its certificate and a restarted controller leaves
-both Secrets untouched (the certificate is reused while valid, not re-issued)."""
+both Secrets untouched (the certificate is reused while valid, not re-issued). A rotated
+Envoy CA reaches the fleet's Secret without any object changing, and the old certificate
+stops opening streams."""
 
 from __future__ import annotations
 
@@ -65,7 +67,12 @@ async def test_each_namespace_gets_only_its_fleets_certificate(
     api = KubeClient(kube.kubeconfig)
     class_name = f"gc-{namespace}"
     config = serve_config(
-        kube, namespace, provision="kubernetes", xds_cert_dir=controller_dir, envoy_ca_dir=ca_dir
+        kube,
+        namespace,
+        provision="kubernetes",
+        xds_cert_dir=controller_dir,
+        envoy_ca_dir=ca_dir,
+        envoy_ca_check_interval=0.2,
     )
     try:
         async with running(config) as mode:
@@ -101,14 +108,14 @@ async def test_each_namespace_gets_only_its_fleets_certificate(
                 body={"spec": {"infrastructure": {"labels": {"team": "a"}}}},
                 content_type="application/merge-patch+json",
             )
-            await eventually(
-                lambda: _get(api, f"/api/v1/namespaces/{ns_a}/serviceaccounts/envoy-gw-a"),
+            live = await eventually(
+                lambda: _get(api, secret_path(ns_a, "gw-a")),
                 lambda o: o is not None and o["metadata"]["labels"].get("team") == "a",
                 timeout=30,
             )
-            live = await _get(api, secret_path(ns_a, "gw-a"))
-            assert live is not None and live["metadata"]["labels"]["team"] == "a"
-            assert live["data"] == secrets[ns_a]["data"]  # relabeled, not re-issued
+            assert (
+                live is not None and live["data"] == secrets[ns_a]["data"]
+            )  # relabeled, not re-issued
             versions[ns_a] = live["metadata"]["resourceVersion"]
         # a restarted controller (or a new leader) keeps the certificates the Secrets hold
         async with running(config) as mode:
@@ -117,6 +124,21 @@ async def test_each_namespace_gets_only_its_fleets_certificate(
                 live = await _get(api, secret_path(ns, name))
                 assert live is not None and live["data"] == secrets[ns]["data"]
                 assert live["metadata"]["resourceVersion"] == versions[ns]
+
+            # the Envoy CA rotates under the running controller: every fleet gets a
+            # certificate of the new CA at once, which the ADS server takes, and the old
+            # certificate no longer opens a stream
+            new_ca = certs.generate_ca("gateway-contour-envoy-ca-2")
+            certs.write_tls_dir(ca_dir, new_ca.cert_pem, new_ca.key_pem, bundle.ca.cert_pem)
+            fleet_a = f"{ns_a}/gw-a"
+            rotated = await eventually(
+                lambda: _get(api, secret_path(ns_a, "gw-a")),
+                lambda o: o is not None and fleet_of(_cert(o), new_ca.cert_pem) == fleet_a,
+                timeout=30,
+            )
+            assert rotated is not None
+            assert (await ask_listeners(mode.xds_port, rotated, fleet_a))[0] == "ok"
+            assert (await ask_listeners(mode.xds_port, secrets[ns_a], fleet_a))[0] != "ok"
     finally:
         with contextlib.suppress(ApiError):
             await api.request("DELETE", m.object_path(m.gateway_class(class_name, "")))
@@ -131,6 +153,10 @@ async def _get(api: KubeClient, path: str) -> dict[str, Any] | None:
         if err.status == 404:
             return None
         raise
+
+
+def _cert(secret: dict[str, Any]) -> bytes:
+    return base64.b64decode(secret["data"]["tls.crt"])
 
 
 async def _wait_for(api: KubeClient, path: str) -> dict[str, Any]:

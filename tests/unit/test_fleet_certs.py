@@ -202,3 +202,16 @@ def test_certgen_signs_a_fleets_certificate_for_envoys_deployed_by_others(tmp_pa
     assert cli(["certgen", "--fleet", "default/web", "--output-dir", str(out)]) == 2  # no CA
     missing = ["--envoy-ca-dir", str(tmp_path / "none"), "--output-dir", str(out)]
     assert cli(["certgen", "--fleet", "default/web", *missing]) == 2
+
+
+def test_a_half_rotated_envoy_ca_is_not_signed_with(tmp_path: Path) -> None:
+    bundle = certs.generate_xds_certificates()
+    ca_dir = certs.write_envoy_ca_dir(bundle, tmp_path)
+    credentials = FleetCertificateCredentials(ca_dir)
+    issued = credentials.secret(A, None)
+    # the new CA's key is written, its certificate not yet (write_tls_dir's order)
+    (ca_dir / "tls.key").write_bytes(certs.generate_ca().key_pem)
+    assert credentials.secret(A, None) == issued
+    assert credentials.secret(B, None)["data"]["ca.crt"] == issued["data"]["ca.crt"]
+    data = credentials.secret(B, None)["data"]
+    assert fleet_of(base64.b64decode(data["tls.crt"]), bundle.envoy_ca.cert_pem) == B

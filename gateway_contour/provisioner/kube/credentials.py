@@ -32,6 +32,7 @@ from gateway_contour.certs import (
     generate_xds_certificates,
     load_tls_dir,
 )
+from gateway_contour.certs.authority import key_matches
 from gateway_contour.certs.fleet import FleetIssuer, Pair
 
 log = logging.getLogger(__name__)
@@ -56,16 +57,29 @@ def _stored_pair(stored: dict[str, Any] | None) -> Pair | None:
 class FleetCertificateCredentials:
     def __init__(self, ca_dir: Path) -> None:
         self.ca_dir = ca_dir
-        self.issuer = FleetIssuer(self._authority()[0])
+        loaded = self._read()
+        if loaded is None:
+            raise ValueError(f"{ca_dir}: no Envoy CA (tls.crt, tls.key, ca.crt that match)")
+        self.issuer = FleetIssuer(loaded[0])
+        self._server_ca = loaded[1]
 
-    def _authority(self) -> tuple[CertificateAuthority, bytes]:
-        cert, key, server_ca = load_tls_dir(self.ca_dir)
+    def _read(self) -> tuple[CertificateAuthority, bytes] | None:
+        try:
+            cert, key, server_ca = load_tls_dir(self.ca_dir)
+        except OSError:
+            return None
+        if not key_matches(cert, key) or b"-----BEGIN CERTIFICATE-----" not in server_ca:
+            return None
         return CertificateAuthority(cert, key), server_ca
 
     def secret(self, fleet: str, stored: dict[str, Any] | None) -> dict[str, Any]:
-        self.issuer.ca, server_ca = self._authority()
+        loaded = self._read()
+        if loaded is None:  # caught mid-rotation, or removed: sign with the last good one
+            log.warning("Envoy CA %s unusable; keeping the previous one", self.ca_dir)
+        else:
+            self.issuer.ca, self._server_ca = loaded
         cert, key = self.issuer.issue(fleet, _stored_pair(stored))
-        return as_secret("envoy", "", cert, key, server_ca)
+        return as_secret("envoy", "", cert, key, self._server_ca)
 
 
 class TLSDirCredentials:

@@ -22,6 +22,7 @@ way, so a rejected resource is not re-sent until its content changes again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gateway_contour.xds import wire
@@ -66,6 +67,16 @@ class DeltaStream(AdsStream):
                 state.sent.pop(name, None)
         if first or subscribe or unsubscribe:
             state.state_changed()
+
+    def request_names(self, request: Any) -> Sequence[Sequence[str]]:
+        return (
+            request.resource_names_subscribe,
+            request.resource_names_unsubscribe,
+            list(request.initial_resource_versions),
+        )
+
+    def seeded_names(self, request: Any) -> int:
+        return len(request.initial_resource_versions)
 
     def next_response(
         self, state: TypeState, snapshot: TypeSnapshot, hold_removals: bool

@@ -43,7 +43,11 @@ from gateway_contour.xds.tls import CertificateFiles, ServerTLS
 log = logging.getLogger("gateway_contour.xds")
 
 SERVICE = "envoy.service.discovery.v3.AggregatedDiscoveryService"
-DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024 * 1024  # above Envoy's side (bootstrap: 64 MiB)
+DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024 * 1024  # sent: above Envoy's side (bootstrap: 64 MiB)
+# received: Envoy's requests are small (one naming 10k EDS clusters is 0.4 MB; 1 MB for a
+# Delta one with their versions); a larger one is refused by gRPC (RESOURCE_EXHAUSTED)
+# before it is decoded
+MAX_RECEIVE_BYTES = 4 * 1024 * 1024
 
 
 def _identity(payload: bytes) -> bytes:
@@ -99,7 +103,7 @@ class XdsServer:
         server = grpc.aio.server(
             options=[
                 ("grpc.max_send_message_length", self._max_message_bytes),
-                ("grpc.max_receive_message_length", self._max_message_bytes),
+                ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
                 ("grpc.so_reuseport", 0),
                 # Envoy holds one stream for hours: keep it alive through idle NATs.
                 ("grpc.keepalive_time_ms", 30_000),

@@ -18,7 +18,7 @@ NACK the rejected version still counts as sent, so it is not sent again; the nex
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gateway_contour.xds import wire
@@ -50,6 +50,9 @@ class SotwStream(AdsStream):
         self._subscribe(state, list(request.resource_names))
         if first and request.version_info and state.wildcard:
             state.resume_version = request.version_info
+
+    def request_names(self, request: Any) -> Sequence[Sequence[str]]:
+        return (request.resource_names,)
 
     def _subscribe(self, state: TypeState, requested: list[str]) -> None:
         if not requested and not state.explicit:

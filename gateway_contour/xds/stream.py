@@ -14,6 +14,14 @@ Rules the writer enforces for every protocol:
   clusters, endpoints and secrets the client holds but the snapshot dropped are removed
   only once listener and route updates are sent and ACKed (nothing references them then).
 
+Bounds (anyone who reaches the port may open a stream): the server reads no request over
+4 MiB (server.py), and a stream may name at most MAX_STREAM_TYPES types and
+MAX_STREAM_NAMES resource names of at most MAX_NAME_LENGTH characters, MAX_STREAM_NAME_CHARS
+in all; past a bound the stream is aborted (RESOURCE_EXHAUSTED, or INVALID_ARGUMENT for an
+over-long name) with a warning. Envoy is far inside them: a 10k-route install subscribes to
+about 20k names (EDS, RDS and SDS) of under 330 characters (namespace, name, port, hash).
+The fleet credential is checked on the first request, before any other is read.
+
 The stream ends when Envoy closes it or the RPC is cancelled (disconnect, server stop);
 both are normal and logged at DEBUG.
 """
@@ -24,7 +32,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -36,6 +44,20 @@ from gateway_contour.xds.stats import NackEvent, XdsStats
 log = logging.getLogger("gateway_contour.xds")
 
 _stream_ids = itertools.count(1)
+
+MAX_STREAM_NAMES = 100_000  # resource names one stream may subscribe to, all types together
+MAX_NAME_LENGTH = 1024  # characters of one resource name or type URL
+MAX_STREAM_NAME_CHARS = 8 * 1024 * 1024  # characters of all the names of one stream
+MAX_STREAM_TYPES = 32  # distinct type URLs of one stream (Envoy uses 6)
+
+
+class Refused(Exception):
+    """A request over a bound: the stream is aborted with `code`."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class TypeState:
@@ -96,6 +118,9 @@ class AdsStream:
         self._wake = asyncio.Event()
         self._closed = False
         self._nonces = 0
+        self._refused: Refused | None = None
+        self._seeded_names = 0  # names the client said it holds (Delta initial versions)
+        self._name_chars: dict[str, int] = {}  # type_url -> characters of its names
 
     # -- protocol hooks --------------------------------------------------------------------
 
@@ -108,6 +133,14 @@ class AdsStream:
         """The next response for this type, or None. With `hold_removals`, resources the
         client holds that are gone from the snapshot are kept (not removed) for now."""
         raise NotImplementedError
+
+    def request_names(self, request: Any) -> Sequence[Sequence[str]]:
+        """The groups of resource names `request` carries (checked against the bounds)."""
+        raise NotImplementedError
+
+    def seeded_names(self, request: Any) -> int:
+        """How many names `request` adds to what the client is believed to hold."""
+        return 0
 
     # -- shared helpers --------------------------------------------------------------------
 
@@ -207,6 +240,8 @@ class AdsStream:
             self.stats.streams_closed += 1
             self.stats.notify()
             log.info("%s stream %d from %s closed", self.protocol, self.id, self.node_id)
+        if self._refused is not None:
+            await self._context.abort(self._refused.code, self._refused.message)
 
     async def _read(self, first: Any, requests: AsyncIterator[Any]) -> None:
         try:
@@ -215,6 +250,18 @@ class AdsStream:
                 self._apply(request)
         except asyncio.CancelledError:
             raise
+        except Refused as refused:
+            self._refused = refused
+            self.stats.streams_refused += 1
+            log.warning(
+                "%s stream %d from %s (fleet %r) refused, %s: %s",
+                self.protocol,
+                self.id,
+                self.node_id,
+                self.fleet,
+                refused.code.name,
+                refused.message,
+            )
         except Exception as exc:  # the RPC ended under us: a disconnect, not an error
             log.debug("%s stream %d read ended: %r", self.protocol, self.id, exc)
         finally:
@@ -222,10 +269,53 @@ class AdsStream:
             self._wake.set()
 
     def _apply(self, request: Any) -> None:
+        groups, seeded = self._check_request(request)
         self.handle_request(request)
+        self._check_stream(request.type_url, groups, seeded)
         self.stats.requests += 1
         self.stats.notify()
         self._wake.set()
+
+    def _check_request(self, request: Any) -> tuple[Sequence[Sequence[str]], int]:
+        """Refuse a request over a per-request bound, before it changes any state; else its
+        names and how many it seeds (`seeded_names`, first request of a type only)."""
+        type_url = request.type_url
+        if len(type_url) > MAX_NAME_LENGTH:
+            raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "type_url over 1024 characters")
+        if type_url not in self.types and len(self.types) >= MAX_STREAM_TYPES:
+            raise Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, f"more than {MAX_STREAM_TYPES} types")
+        groups = self.request_names(request)
+        seeded = self.seeded_names(request) if type_url not in self.types else 0
+        if sum(len(group) for group in groups) > MAX_STREAM_NAMES:
+            raise Refused(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"a request naming more than {MAX_STREAM_NAMES} resources",
+            )
+        for group in groups:
+            if group and max(map(len, group)) > MAX_NAME_LENGTH:
+                raise Refused(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"a resource name over {MAX_NAME_LENGTH} characters",
+                )
+        return groups, seeded
+
+    def _check_stream(self, type_url: str, groups: Sequence[Sequence[str]], seeded: int) -> None:
+        """Refuse a stream whose subscriptions, all types together, went over a bound."""
+        self._seeded_names += seeded
+        if any(groups):
+            names = self.types[type_url].names
+            self._name_chars[type_url] = sum(map(len, names))
+        held = sum(len(state.names) for state in self.types.values()) + self._seeded_names
+        if held > MAX_STREAM_NAMES:
+            raise Refused(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"subscriptions to more than {MAX_STREAM_NAMES} resources",
+            )
+        if sum(self._name_chars.values()) > MAX_STREAM_NAME_CHARS:
+            raise Refused(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"resource names of more than {MAX_STREAM_NAME_CHARS} characters in all",
+            )
 
     async def _push(self) -> None:
         if not self.cache.ready:

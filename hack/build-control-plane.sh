@@ -2,6 +2,8 @@
 # Build (once) the control plane the tests in tests/k8s run against, with no Docker:
 #
 #   kube-apiserver, kube-controller-manager  from hack/kube (Kubernetes release pinned there)
+#   kube-scheduler, kubelet, kube-proxy,     the node of tests/node, from the same module
+#   kubectl
 #   etcd                                     from hack/etcd (etcd release pinned there)
 #   Gateway API CRDs                         from the sigs.k8s.io/gateway-api module
 #
@@ -10,6 +12,7 @@
 #
 #   .cache/control-plane/bin/kube-apiserver-v1.37.1-<hash>/kube-apiserver
 #   .cache/control-plane/bin/kube-controller-manager-v1.37.1-<hash>/kube-controller-manager
+#   .cache/control-plane/bin/{kube-scheduler,kubelet,kube-proxy,kubectl}-v1.37.1-<hash>/...
 #   .cache/control-plane/bin/etcd-v3.7.3-<hash>/etcd
 #   .cache/control-plane/gateway-api-v1.6.1/{standard,experimental}/*.yaml
 #   .cache/control-plane/paths.env          (what the test fixture reads)
@@ -54,6 +57,11 @@ etcd_key="$etcd_version-$(content_hash "$hack/etcd")"
 
 apiserver="$CACHE_DIR/bin/kube-apiserver-$kube_key/kube-apiserver"
 controller_manager="$CACHE_DIR/bin/kube-controller-manager-$kube_key/kube-controller-manager"
+# The node of tests/node (and kubectl for the install it runs), from the same release.
+scheduler="$CACHE_DIR/bin/kube-scheduler-$kube_key/kube-scheduler"
+kubelet="$CACHE_DIR/bin/kubelet-$kube_key/kubelet"
+kube_proxy="$CACHE_DIR/bin/kube-proxy-$kube_key/kube-proxy"
+kubectl="$CACHE_DIR/bin/kubectl-$kube_key/kubectl"
 etcd="$CACHE_DIR/bin/etcd-$etcd_key/etcd"
 crds="$CACHE_DIR/gateway-api-$GATEWAY_API_VERSION"
 
@@ -124,7 +132,7 @@ echo ">>> control plane: Kubernetes $kube_version (Go ${kube_go#go}), etcd $etcd
 if [[ ! -x $etcd ]]; then need_go "$etcd_go"; fi
 build "$hack/etcd" . "$etcd"
 
-for binary in "$apiserver" "$controller_manager"; do
+for binary in "$apiserver" "$controller_manager" "$scheduler" "$kubelet" "$kube_proxy" "$kubectl"; do
     ldflags=""
     if [[ ! -x $binary ]]; then
         need_go "$kube_go"
@@ -160,6 +168,10 @@ GATEWAY_API_VERSION=$GATEWAY_API_VERSION
 ETCD=$etcd
 KUBE_APISERVER=$apiserver
 KUBE_CONTROLLER_MANAGER=$controller_manager
+KUBE_SCHEDULER=$scheduler
+KUBELET=$kubelet
+KUBE_PROXY=$kube_proxy
+KUBECTL=$kubectl
 GATEWAY_API_CRDS=$crds
 ENV
 mv "$CACHE_DIR/paths.env.tmp" "$CACHE_DIR/paths.env"

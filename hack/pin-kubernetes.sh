@@ -49,6 +49,10 @@ echo ">>> $kube_version: Go $go_version, ${#staging[@]} staging modules at $stag
     echo "tool ("
     echo "	k8s.io/kubernetes/cmd/kube-apiserver"
     echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
+    echo "	k8s.io/kubernetes/cmd/kube-proxy"
+    echo "	k8s.io/kubernetes/cmd/kube-scheduler"
+    echo "	k8s.io/kubernetes/cmd/kubectl"
+    echo "	k8s.io/kubernetes/cmd/kubelet"
     echo ")"
     echo
     echo "require k8s.io/kubernetes $kube_version"
@@ -61,6 +65,6 @@ echo ">>> $kube_version: Go $go_version, ${#staging[@]} staging modules at $stag
 } >"$here/kube/go.mod"
 rm -f "$here/kube/go.sum"
 
-echo ">>> go mod tidy (resolves every dependency of the two commands; records go.sum)"
+echo ">>> go mod tidy (resolves every dependency of the commands; records go.sum)"
 (cd "$here/kube" && GOTOOLCHAIN="go$go_version" go mod tidy)
 echo ">>> pinned: $here/kube/go.mod"

@@ -59,6 +59,11 @@ class ControlPlaneBinaries:
     kube_apiserver: Path
     kube_controller_manager: Path
     gateway_api_crds: Path
+    # the node of tests/node, and kubectl for the install it runs
+    kube_scheduler: Path
+    kubelet: Path
+    kube_proxy: Path
+    kubectl: Path
 
 
 def read_binaries() -> ControlPlaneBinaries:
@@ -76,6 +81,10 @@ def read_binaries() -> ControlPlaneBinaries:
         kube_apiserver=Path(values["KUBE_APISERVER"]),
         kube_controller_manager=Path(values["KUBE_CONTROLLER_MANAGER"]),
         gateway_api_crds=Path(values["GATEWAY_API_CRDS"]),
+        kube_scheduler=Path(values["KUBE_SCHEDULER"]),
+        kubelet=Path(values["KUBELET"]),
+        kube_proxy=Path(values["KUBE_PROXY"]),
+        kubectl=Path(values["KUBECTL"]),
     )
 
 
@@ -103,9 +112,10 @@ def _pem_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def write_credentials(directory: Path) -> dict[str, str]:
-    """Write a CA, the API server's serving certificate, service account keys and the static
-    token file into `directory`. Returns the bearer token of each user."""
+def write_credentials(directory: Path, extra_ips: Sequence[str] = ()) -> dict[str, str]:
+    """Write a CA, the API server's serving certificate (valid also for `extra_ips`), service
+    account keys and the static token file into `directory`. Returns the bearer token of each
+    user."""
     now = datetime.datetime.now(datetime.UTC)
     validity = (now - datetime.timedelta(hours=1), now + datetime.timedelta(days=2))
 
@@ -149,7 +159,9 @@ def write_credentials(directory: Path) -> dict[str, str]:
         )
     ]
     # 10.0.0.1: the first address of the service range, the in-cluster `kubernetes` Service.
-    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", "10.0.0.1")]
+    names += [
+        x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", "10.0.0.1", *extra_ips)
+    ]
     serving_cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
@@ -187,6 +199,31 @@ def write_credentials(directory: Path) -> dict[str, str]:
         f"{tokens[CONTROLLER_TOKEN_USER]},{CONTROLLER_TOKEN_USER},uid-gateway-contour\n"
     )
     return tokens
+
+
+def issue_client_cert(directory: Path, name: str, common_name: str, groups: Sequence[str]) -> None:
+    """A client certificate `name`.crt/.key signed by the CA in `directory` (written by
+    write_credentials): the API server maps CN to the user and O to its groups."""
+    ca_key = serialization.load_pem_private_key((directory / "ca.key").read_bytes(), None)
+    ca_cert = x509.load_pem_x509_certificate((directory / "ca.crt").read_bytes())
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    subject += [x509.NameAttribute(NameOID.ORGANIZATION_NAME, group) for group in groups]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name(subject))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    (directory / f"{name}.crt").write_bytes(_pem_cert(cert))
+    (directory / f"{name}.key").write_bytes(_pem_key(key))
 
 
 # --------------------------------------------------------------------------- processes
@@ -275,15 +312,30 @@ class KubeCluster:
     `etcd_revision()`, `start_controller_manager()`.
     """
 
-    def __init__(self, binaries: ControlPlaneBinaries, workdir: Path) -> None:
+    def __init__(
+        self,
+        binaries: ControlPlaneBinaries,
+        workdir: Path,
+        address: str = "127.0.0.1",
+        with_nodes: bool = False,
+    ) -> None:
+        """`address`: where the API server listens and what it advertises (the `kubernetes`
+        Service's endpoint when `with_nodes`). `with_nodes`: set up for real kubelets (see
+        tests/support/kube_node.py): the Node authorizer and NodeRestriction, service account
+        tokens for Pods, kubelet client credentials, endpoints of the `kubernetes` Service."""
         self.binaries = binaries
         self.workdir = workdir
+        self.address = address
+        self.with_nodes = with_nodes
         self.etcd_url = f"http://127.0.0.1:{free_port()}"
         self.apiserver_port = free_port()
-        self.server = f"https://127.0.0.1:{self.apiserver_port}"
+        self.server = f"https://{address}:{self.apiserver_port}"
         self.certs = workdir / "certs"
         self.certs.mkdir()
-        tokens = write_credentials(self.certs)
+        tokens = write_credentials(self.certs, extra_ips=[address])
+        if with_nodes:
+            # The API server's identity towards kubelets (pods/log, exec, port-forward).
+            issue_client_cert(self.certs, "kubelet-client", "kube-apiserver", ["system:masters"])
         self.token = tokens[ADMIN_TOKEN_USER]
         self.controller_token = tokens[CONTROLLER_TOKEN_USER]
         self.ca_file = self.certs / "ca.crt"
@@ -399,30 +451,47 @@ class KubeCluster:
         return [
             str(self.binaries.kube_apiserver),
             f"--etcd-servers={self.etcd_url}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={self.address}",
+            f"--advertise-address={self.address}",
             f"--secure-port={self.apiserver_port}",
             f"--tls-cert-file={self.certs / 'apiserver.crt'}",
             f"--tls-private-key-file={self.certs / 'apiserver.key'}",
             # Client certificates signed by our CA are accepted too (CN = user, O = groups).
             f"--client-ca-file={self.ca_file}",
             f"--token-auth-file={self.certs / 'tokens.csv'}",
-            "--authorization-mode=RBAC",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={self.certs / 'sa.pub'}",
             f"--service-account-signing-key-file={self.certs / 'sa.key'}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
-            # No token controller runs to create service account tokens for Pods.
-            "--disable-admission-plugins=ServiceAccount",
             "--allow-privileged=true",
-            # No kubelet or Pods behind the `kubernetes` Service: do not maintain its
-            # endpoints (127.0.0.1 would be rejected anyway).
-            "--endpoint-reconciler-type=none",
+            *(self._node_args() if self.with_nodes else self._no_node_args()),
             # On SIGTERM, end open watches after 1 s. Without it the server waits for every
             # watch to end by itself (minutes), so each restart_apiserver() under a running
             # controller would end in SIGKILL after STOP_TIMEOUT.
             "--shutdown-watch-termination-grace-period=1s",
             *self.apiserver_extra_args,
+        ]
+
+    def _no_node_args(self) -> list[str]:
+        return [
+            "--authorization-mode=RBAC",
+            # No kubelet mounts service account tokens into Pods.
+            "--disable-admission-plugins=ServiceAccount",
+            # No kubelet or Pods behind the `kubernetes` Service: do not maintain its
+            # endpoints (127.0.0.1 would be rejected anyway).
+            "--endpoint-reconciler-type=none",
+        ]
+
+    def _node_args(self) -> list[str]:
+        return [
+            # A list flag: repeating it would append. Node: a kubelet may read only what its
+            # own Pods need.
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            f"--kubelet-client-certificate={self.certs / 'kubelet-client.crt'}",
+            f"--kubelet-client-key={self.certs / 'kubelet-client.key'}",
+            # Dial kubelets by the node IP, not by a name nothing resolves.
+            "--kubelet-preferred-address-types=InternalIP",
         ]
 
     def start_apiserver(self) -> None:

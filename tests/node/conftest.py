@@ -85,6 +85,7 @@ def node(request: pytest.FixtureRequest) -> Iterator[NodeCluster]:
         )
         kube_node.start()
         images = {short: kube_node.images[path][0] for short, path in archives.items()}
+        kube_node.start_cluster_dns(images["coredns"])
         yield NodeCluster(cluster, kube_node, network, images)
     finally:
         stop()

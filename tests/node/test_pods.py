@@ -147,3 +147,48 @@ def test_deployment_behind_a_service_answers_from_every_ready_pod(node: NodeClus
     # kube-proxy picks an endpoint at random: 60 requests reach both ready Pods (a miss has a
     # chance of 2^-59) and never the one that is not Ready.
     assert set(answered) == set(ready), answered
+
+
+def test_pods_resolve_services_through_cluster_dns(node: NodeCluster) -> None:
+    """CoreDNS answers a Pod's query for a Service name with its ClusterIP (what a
+    provisioned Envoy does to find the controller)."""
+    cluster = node.cluster
+    ns = fresh_namespace(cluster)
+    service = create(
+        cluster,
+        f"/api/v1/namespaces/{ns}/services",
+        {"metadata": {"name": "target"}, "spec": {"ports": [{"port": 80}]}},
+    )
+    script = (
+        "import socket, sys; "
+        f"sys.exit(socket.gethostbyname('target.{ns}.svc') != '{service['spec']['clusterIP']}')"
+    )
+    for name, host_ok in (("resolve", True), ("resolve-missing", False)):
+        code = script if host_ok else script.replace("target.", "missing.")
+        create(
+            cluster,
+            f"/api/v1/namespaces/{ns}/pods",
+            {
+                "metadata": {"name": name},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [
+                        {
+                            "name": "resolve",
+                            "image": node.images["gateway-contour"],
+                            "imagePullPolicy": "Never",
+                            "command": ["python3", "-c", code],
+                        }
+                    ],
+                },
+            },
+        )
+
+    def phase(name: str) -> str | None:
+        _, pod = cluster.request("GET", f"/api/v1/namespaces/{ns}/pods/{name}")
+        value = (pod.get("status") or {}).get("phase")
+        return value if value in ("Succeeded", "Failed") else None
+
+    assert await_value("the resolving Pod ends", lambda: phase("resolve")) == "Succeeded"
+    # the same lookup of a name that does not exist fails: the check can fail
+    assert await_value("the other Pod ends", lambda: phase("resolve-missing")) == "Failed"

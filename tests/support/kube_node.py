@@ -368,6 +368,33 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         )
         wait_for("Node Ready", self.node_ready, READY_TIMEOUT, self._alive)
 
+    def kubectl(self, *args: str, stdin: str | None = None) -> str:
+        """The real kubectl of the pinned release, as admin; raises on failure."""
+        result = subprocess.run(
+            [str(self.cluster.binaries.kubectl), f"--kubeconfig={self.cluster.kubeconfig}", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)}: {result.stderr}")
+        return result.stdout
+
+    def start_cluster_dns(self, coredns_image: str) -> None:
+        """CoreDNS at CLUSTER_DNS (tests/support/node/coredns.yaml); returns once Ready."""
+        manifest = (Path(__file__).parent / "node" / "coredns.yaml").read_text()
+        manifest = manifest.replace("COREDNS_IMAGE", coredns_image)
+        self.kubectl("apply", "-f", "-", stdin=manifest.replace("CLUSTER_DNS", CLUSTER_DNS))
+        self.kubectl(
+            "-n",
+            "kube-system",
+            "rollout",
+            "status",
+            "deployment/coredns",
+            f"--timeout={int(READY_TIMEOUT)}s",
+        )
+
     def node_ready(self) -> bool:
         status, node = self.cluster.request("GET", f"/api/v1/nodes/{NODE_NAME}")
         if status != 200:

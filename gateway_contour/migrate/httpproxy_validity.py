@@ -10,18 +10,21 @@ Secret (a cluster read never lists Secrets) is assumed to be a usable certificat
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from gateway_contour.certs.authority import self_signed
 from gateway_contour.store.objects import KubeObject, Snapshot
 from gateway_contour.translate import TranslateOptions, translate
 from gateway_contour.translate.data import dicts, mapping, text
 
-# the markers the translation looks for; the placeholder is never served
-_PLACEHOLDER_CERT = {
-    "tls.crt": "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
-    "tls.key": "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n",
-    "ca.crt": "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
-}
+
+@functools.cache
+def _placeholder_cert() -> dict[str, str]:
+    """A usable certificate for the Secrets assumed to exist: the translation parses a
+    Secret before it trusts it, so a stand-in must be a real pair. Never served."""
+    cert, key = self_signed("placeholder.migrate.invalid")
+    return {"tls.crt": cert.decode(), "tls.key": key.decode(), "ca.crt": cert.decode()}
 
 
 def proxy_statuses(
@@ -105,7 +108,7 @@ def _assumed_secrets(proxies: list[KubeObject]) -> list[KubeObject]:
             "kind": "Secret",
             "metadata": {"namespace": ns, "name": name},
             "type": "kubernetes.io/tls",
-            "stringData": dict(_PLACEHOLDER_CERT),
+            "stringData": _placeholder_cert(),
         }
         for ns, name in sorted(refs)
     ]

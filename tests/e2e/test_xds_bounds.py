@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import grpc
@@ -23,36 +22,14 @@ from gateway_contour.provisioner.host import free_port
 from gateway_contour.xds.server import SERVICE
 from tests.e2e.host_world import service_yaml
 from tests.e2e.http_client import arequest, eventually
+from tests.e2e.test_host_mode import HOST, gateway_yaml
+from tests.e2e.test_observability import route_yaml
 
 pytestmark = pytest.mark.e2e
 
-HOST = "bounds.example.com"
-
 
 def objects_yaml(port: int, prefix: str) -> str:
-    return textwrap.dedent(f"""\
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: GatewayClass
-        metadata: {{name: gc}}
-        spec: {{controllerName: gateway-contour.dev/gateway-controller}}
-        ---
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: {{name: web, namespace: default}}
-        spec:
-          gatewayClassName: gc
-          listeners: [{{name: http, protocol: HTTP, port: {port}}}]
-        ---
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: HTTPRoute
-        metadata: {{name: app, namespace: default}}
-        spec:
-          parentRefs: [{{name: web}}]
-          hostnames: [{HOST}]
-          rules:
-            - matches: [{{path: {{type: PathPrefix, value: {prefix}}}}}]
-              backendRefs: [{{name: app, port: 80}}]
-        """)
+    return gateway_yaml(port) + "---\n" + route_yaml("app", prefix)
 
 
 def resident_mib(pid: int) -> float:

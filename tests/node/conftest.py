@@ -21,7 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.kube_cluster import REPO, KubeCluster, gateway_api_crd_files, read_binaries
+from tests.support.kube_cluster import (
+    REPO,
+    ControlPlaneBinaries,
+    KubeCluster,
+    ensure_binaries,
+    gateway_api_crd_files,
+)
 from tests.support.kube_node import KubeNode, NodeNetwork
 
 IMAGES = REPO / ".cache" / "images"
@@ -35,17 +41,21 @@ class NodeCluster:
     images: dict[str, str]  # short name (controller, envoy, ...) -> image reference
 
 
-def _build(config: pytest.Config) -> None:
+def _build(config: pytest.Config) -> ControlPlaneBinaries:
     capture = config.pluginmanager.getplugin("capturemanager")
     assert capture is not None
     with capture.global_and_fixture_disabled():
+        try:
+            binaries = ensure_binaries()
+        except RuntimeError as err:
+            pytest.exit(str(err), returncode=1)
         for argv in (
-            ["bash", "hack/build-control-plane.sh"],
             ["bash", "hack/build-node-extras.sh"],
             [sys.executable, "hack/image/build.py", "--output-dir", str(IMAGES)],
         ):
             if subprocess.run(argv, cwd=REPO, stdout=sys.stderr, check=False).returncode:
                 pytest.exit(f"{' '.join(argv)} failed", returncode=1)
+    return binaries
 
 
 def _archive(prefix: str) -> Path:
@@ -59,8 +69,7 @@ def _archive(prefix: str) -> Path:
 def node(request: pytest.FixtureRequest) -> Iterator[NodeCluster]:
     if os.geteuid() != 0:
         pytest.exit("tests/node needs root (network namespaces, mounts, cgroups)", returncode=1)
-    _build(request.config)
-    binaries = read_binaries()
+    binaries = _build(request.config)
     workdir = Path(tempfile.mkdtemp(prefix="gc-node-", dir="/tmp"))
     network = NodeNetwork()
     (workdir / "cp").mkdir()

@@ -16,7 +16,15 @@ from typing import Any
 import yaml
 
 from tests.node.conftest import NodeCluster
-from tests.node.test_pods import await_value, create, echo_pod_spec, fresh_namespace, get, pod_ready
+from tests.node.objects import (
+    await_value,
+    create,
+    echo_deployment,
+    fresh_namespace,
+    get,
+    ready_pods,
+    service,
+)
 from tests.support.kube_cluster import REPO
 
 INSTALL = REPO / "manifests" / "install.yaml"
@@ -77,13 +85,6 @@ def overlay(directory: Path, controller_image: str) -> Path:
     return directory
 
 
-def ready_pods(node: NodeCluster, namespace: str, selector: str) -> list[dict[str, Any]]:
-    _, pods = node.cluster.request(
-        "GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector={selector}"
-    )
-    return [p for p in pods.get("items", []) if pod_ready(p)]
-
-
 def test_install_serves_an_httproute_through_a_provisioned_envoy_pod(
     node: NodeCluster, tmp_path: Path
 ) -> None:
@@ -103,33 +104,14 @@ def test_install_serves_an_httproute_through_a_provisioned_envoy_pod(
     kubectl(
         "-n", "gateway-contour", "rollout", "status", "deployment/gateway-contour", "--timeout=120s"
     )  # fmt: skip
-    assert len(ready_pods(node, "gateway-contour", "app.kubernetes.io/name=gateway-contour")) == 2
+    assert (
+        len(ready_pods(cluster, "gateway-contour", "app.kubernetes.io/name=gateway-contour")) == 2
+    )
 
     ns = fresh_namespace(cluster)
     labels = {"app": "web"}
-    create(
-        cluster,
-        f"/apis/apps/v1/namespaces/{ns}/deployments",
-        {
-            "metadata": {"name": "web"},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": echo_pod_spec(node.images["gateway-contour"]),
-                },
-            },
-        },
-    )
-    create(
-        cluster,
-        f"/api/v1/namespaces/{ns}/services",
-        {
-            "metadata": {"name": "web"},
-            "spec": {"selector": labels, "ports": [{"port": 8080, "targetPort": "http"}]},
-        },
-    )
+    echo_deployment(cluster, ns, labels, node.images["gateway-contour"], replicas=1)
+    service(cluster, ns, "web", labels, 8080)
     # The test Envoy image (upstream's stays the default), named by the overlay's GatewayClass.
     create(
         cluster,
@@ -172,7 +154,7 @@ def test_install_serves_an_httproute_through_a_provisioned_envoy_pod(
 
     envoys = await_value(
         "a Ready Envoy Pod of the Gateway",
-        lambda: ready_pods(node, ns, "gateway.networking.k8s.io/gateway-name=edge"),
+        lambda: ready_pods(cluster, ns, "gateway.networking.k8s.io/gateway-name=edge"),
         timeout=120,
     )
     assert [c["name"] for c in envoys[0]["spec"]["initContainers"]] == ["bootstrap"]
@@ -193,14 +175,11 @@ def test_install_serves_an_httproute_through_a_provisioned_envoy_pod(
     )
 
     def answer() -> str | None:
-        import urllib.request
-
-        request = urllib.request.Request(f"http://{address}/hello", headers={"Host": "web.example"})
         try:
-            with urllib.request.urlopen(request, timeout=3) as response:
-                return json.loads(response.read())["backend"] if response.status == 200 else None
+            status, body = get(f"http://{address}/hello", host="web.example")
         except OSError:
-            return None
+            return None  # the Service has no ready endpoint yet
+        return str(json.loads(body)["backend"]) if status == 200 else None
 
     backend = await_value("a 200 through the Envoy Service", answer, timeout=60)
     assert backend.startswith("web-")

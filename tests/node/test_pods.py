@@ -5,109 +5,27 @@ traffic. Requests come from this namespace, as from a host on the node's network
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
-import urllib.request
-import uuid
 from collections import Counter
-from typing import Any
 
 from tests.node.conftest import NodeCluster
-from tests.support.kube_cluster import KubeCluster
-
-TIMEOUT = 90.0
-
-
-def create(cluster: KubeCluster, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    status, created = cluster.request("POST", path, body)
-    assert status == 201, f"POST {path}: {status} {created}"
-    return dict(created)
-
-
-def await_value(what: str, probe: Any, timeout: float = TIMEOUT) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not after {timeout} s (last: {last})")
-
-
-def fresh_namespace(cluster: KubeCluster) -> str:
-    name = f"node-{uuid.uuid4().hex[:8]}"
-    create(cluster, "/api/v1/namespaces", {"metadata": {"name": name}})
-    # Pods need the namespace's default ServiceAccount (kube-controller-manager makes it).
-    await_value(
-        "default ServiceAccount",
-        lambda: (
-            cluster.request("GET", f"/api/v1/namespaces/{name}/serviceaccounts/default")[0] == 200
-        ),
-    )
-    return name
-
-
-def echo_pod_spec(image: str, readiness_port: int = 8080) -> dict[str, Any]:
-    return {
-        "containers": [
-            {
-                "name": "echo",
-                "image": image,
-                "imagePullPolicy": "Never",
-                "command": ["python3", "-m", "gateway_contour.demo.echo"],
-                "args": ["--name", "$(POD_NAME)", "--host", "0.0.0.0", "--port", "8080"],
-                "env": [
-                    {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
-                ],
-                "ports": [{"containerPort": 8080, "name": "http"}],
-                "readinessProbe": {
-                    "tcpSocket": {"port": readiness_port},
-                    "periodSeconds": 1,
-                },
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "readOnlyRootFilesystem": True,
-                    "allowPrivilegeEscalation": False,
-                    "capabilities": {"drop": ["ALL"]},
-                },
-            }
-        ]
-    }
-
-
-def pod_ready(pod: dict[str, Any]) -> bool:
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, ""
+from tests.node.objects import (
+    await_value,
+    create,
+    echo_deployment,
+    echo_pod_spec,
+    fresh_namespace,
+    get,
+    pod_ready,
+    ready_pods,
+    service,
+)
 
 
 def test_deployment_behind_a_service_answers_from_every_ready_pod(node: NodeCluster) -> None:
     cluster = node.cluster
     ns = fresh_namespace(cluster)
     labels = {"app": "echo"}
-    create(
-        cluster,
-        f"/apis/apps/v1/namespaces/{ns}/deployments",
-        {
-            "metadata": {"name": "echo"},
-            "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": echo_pod_spec(node.images["gateway-contour"]),
-                },
-            },
-        },
-    )
+    echo_deployment(cluster, ns, labels, node.images["gateway-contour"], replicas=2)
     # A Pod of the same Service whose readiness probe can never pass: it must get no traffic.
     create(
         cluster,
@@ -117,22 +35,14 @@ def test_deployment_behind_a_service_answers_from_every_ready_pod(node: NodeClus
             "spec": echo_pod_spec(node.images["gateway-contour"], readiness_port=9999),
         },
     )
-    service = create(
-        cluster,
-        f"/api/v1/namespaces/{ns}/services",
-        {
-            "metadata": {"name": "echo"},
-            "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": "http"}]},
-        },
-    )
-    cluster_ip = service["spec"]["clusterIP"]
+    echo = service(cluster, ns, "echo", labels, 80)
+    cluster_ip = echo["spec"]["clusterIP"]
 
-    def ready_pods() -> list[str]:
-        _, pods = cluster.request("GET", f"/api/v1/namespaces/{ns}/pods")
-        ready = [p["metadata"]["name"] for p in pods["items"] if pod_ready(p)]
+    def two_ready() -> list[str]:
+        ready = [p["metadata"]["name"] for p in ready_pods(cluster, ns)]
         return ready if len(ready) == 2 else []
 
-    ready = await_value("two ready echo Pods", ready_pods)
+    ready = await_value("two ready echo Pods", two_ready)
     assert "never-ready" not in ready
     _, stray = cluster.request("GET", f"/api/v1/namespaces/{ns}/pods/never-ready")
     assert stray["status"]["phase"] == "Running" and not pod_ready(stray)

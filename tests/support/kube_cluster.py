@@ -283,21 +283,24 @@ class Process:
         self._log.close()
 
 
-def _wait_until(what: str, check: Any, process: Process, timeout: float = START_TIMEOUT) -> None:
+def wait_until(
+    what: str, check: Any, processes: Sequence[Process], timeout: float = START_TIMEOUT
+) -> None:
+    """Poll `check` until it is true; fail at once when one of `processes` (what it needs)
+    exits, and with their last log lines after `timeout`."""
     deadline = time.monotonic() + timeout
     last_error: object = None
     while time.monotonic() < deadline:
-        process.check_alive()
+        for process in processes:
+            process.check_alive()
         try:
             if check():
                 return
         except (OSError, urllib.error.URLError, ssl.SSLError) as error:
             last_error = error
         time.sleep(0.1)
-    raise TimeoutError(
-        f"{what} not ready after {timeout} s (last error: {last_error}); "
-        f"last log lines of {process.name}:\n{process.log_tail()}"
-    )
+    tails = "".join(f"\nlast log lines of {p.name}:\n{p.log_tail()}" for p in processes)
+    raise TimeoutError(f"{what} not ready after {timeout} s (last error: {last_error});{tails}")
 
 
 # --------------------------------------------------------------------------- the cluster
@@ -426,7 +429,7 @@ class KubeCluster:
             with urllib.request.urlopen(self.etcd_url + "/health", timeout=2) as response:
                 return bool(json.loads(response.read()).get("health") == "true")
 
-        _wait_until("etcd", healthy, self.etcd)
+        wait_until("etcd", healthy, [self.etcd])
 
     def etcd_revision(self) -> int:
         """etcd's current revision (what a resourceVersion counts)."""
@@ -498,10 +501,10 @@ class KubeCluster:
         self.apiserver = Process(
             "kube-apiserver", self.apiserver_args(), self.workdir / "kube-apiserver.log"
         )
-        _wait_until(
+        wait_until(
             "kube-apiserver /readyz",
             lambda: self.request("GET", "/readyz")[0] == 200,
-            self.apiserver,
+            [self.apiserver],
         )
 
     def stop_apiserver(self) -> None:
@@ -549,10 +552,10 @@ class KubeCluster:
             ],
             self.workdir / "kube-controller-manager.log",
         )
-        _wait_until(
+        wait_until(
             "kube-controller-manager /healthz",
             lambda: self._kcm_healthy(port),
-            self.controller_manager,
+            [self.controller_manager],
         )
 
     def _kcm_healthy(self, port: int) -> bool:
@@ -620,7 +623,7 @@ class KubeCluster:
             conditions = (crd.get("status") or {}).get("conditions") or [] if status == 200 else []
             return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
-        _wait_until(f"CRD {name} Established", established, self.apiserver, timeout)
+        wait_until(f"CRD {name} Established", established, [self.apiserver], timeout)
 
     # -- lifecycle
 

@@ -26,20 +26,19 @@ import os
 import signal
 import subprocess
 import tarfile
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from tests.support.hostnet import HostNetwork
 from tests.support.kube_cluster import (
     SERVICE_CIDR,
     KubeCluster,
     Process,
     free_port,
     issue_client_cert,
+    wait_until,
 )
 
 NODE_NAME = "node-1"
@@ -52,19 +51,6 @@ READY_TIMEOUT = 90.0
 
 def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, check=check, capture_output=True, text=True)
-
-
-def wait_for(
-    what: str, check: Callable[[], bool], timeout: float, alive: Callable[[], None]
-) -> None:
-    """Poll `check` until true; `alive` raises when a process it needs has died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive()
-        if check():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{what}: not after {timeout} s")
 
 
 def archive_tags(archive: Path) -> list[str]:
@@ -85,41 +71,32 @@ def normalized(reference: str) -> str:
     return f"docker.io/{reference}"
 
 
-@dataclass
 class NodeNetwork:
-    """The node's network namespace and the /30-ish link to it. `host_ip` is this namespace's
-    side (where the API server listens), `node_ip` the node's InternalIP."""
+    """The node's network namespace: a HostNetwork (tests/support/hostnet.py: the namespace
+    and the veth pair to it) whose first address is the node's InternalIP `node_ip`, routed on
+    to the Pods and Services. `host_ip` is this namespace's side (where the API server
+    listens)."""
 
-    subnet: str = "10.215.0.0/24"
-    name: str = ""
-    up_: bool = False
-
-    def __post_init__(self) -> None:
-        self.name = self.name or f"gcn{uuid.uuid4().hex[:8]}"
-        net = ipaddress.ip_network(self.subnet)
+    def __init__(self, subnet: str = "10.215.0.0/24") -> None:
+        self.link = HostNetwork(subnet=subnet, name=f"gcn{uuid.uuid4().hex[:8]}")
+        self.subnet = subnet
+        net = ipaddress.ip_network(subnet)
         self.host_ip, self.node_ip = str(net[1]), str(net[2])
+        self._routed = False
 
     @property
-    def netns_path(self) -> str:
-        return f"/run/netns/{self.name}"
+    def name(self) -> str:
+        return self.link.name
 
     def argv(self, *argv: str) -> list[str]:
         """`argv` run in the node's network namespace (and only that namespace)."""
-        return ["nsenter", f"--net={self.netns_path}", "--", *argv]
+        return ["nsenter", f"--net=/run/netns/{self.name}", "--", *argv]
 
     def up(self) -> None:
-        host_if, node_if = f"{self.name}h", f"{self.name}n"
-        prefix = ipaddress.ip_network(self.subnet).prefixlen
-        run("ip", "netns", "add", self.name)
-        self.up_ = True
-        run("ip", "link", "add", host_if, "type", "veth", "peer", "name", node_if)
-        run("ip", "link", "set", node_if, "netns", self.name)
-        run("ip", "addr", "add", f"{self.host_ip}/{prefix}", "dev", host_if)
-        run("ip", "link", "set", host_if, "up")
+        self.link.up()
+        assigned = self.link.new_address()
+        assert assigned == self.node_ip, (assigned, self.node_ip)
         ns = ("ip", "netns", "exec", self.name)
-        run(*ns, "ip", "link", "set", "lo", "up")
-        run(*ns, "ip", "addr", "add", f"{self.node_ip}/{prefix}", "dev", node_if)
-        run(*ns, "ip", "link", "set", node_if, "up")
         # Everything beyond the link (the API server, this namespace) is through the host side.
         run(*ns, "ip", "route", "add", "default", "via", self.host_ip)
         # The node routes between its Pods' bridge and the link (the namespace's own setting:
@@ -127,17 +104,16 @@ class NodeNetwork:
         run(*ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
         # Pod -> Service -> Pod on the same bridge: replies must pass through conntrack.
         run(*ns, "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1", check=False)
+        self._routed = True
         for cidr in (POD_CIDR, SERVICE_CIDR):
             run("ip", "route", "add", cidr, "via", self.node_ip)
 
     def down(self) -> None:
-        if not self.up_:
-            return
-        for cidr in (POD_CIDR, SERVICE_CIDR):
-            run("ip", "route", "del", cidr, "via", self.node_ip, check=False)
-        run("ip", "link", "del", f"{self.name}h", check=False)
-        run("ip", "netns", "del", self.name, check=False)
-        self.up_ = False
+        if self._routed:
+            for cidr in (POD_CIDR, SERVICE_CIDR):
+                run("ip", "route", "del", cidr, "via", self.node_ip, check=False)
+            self._routed = False
+        self.link.down()
 
 
 class KubeNode:
@@ -320,10 +296,6 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         self.processes[name] = process
         return process
 
-    def _alive(self) -> None:
-        for process in self.processes.values():
-            process.check_alive()
-
     def ctr(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return run("ctr", "--address", str(self.sock), "--namespace", "k8s.io", *args, check=check)
 
@@ -343,8 +315,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             in_node=False,
         )
         self._start("containerd", ["containerd", "--config", str(self._containerd_config())])
-        wait_for(
-            "containerd", lambda: self.ctr("version", check=False).returncode == 0, 30, self._alive
+        wait_until(
+            "containerd",
+            lambda: self.ctr("version", check=False).returncode == 0,
+            list(self.processes.values()),
+            30,
         )
         for archive in [self.pause_archive, *self.archives]:
             self.images[archive] = self.import_image(archive)
@@ -366,7 +341,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             "kube-proxy",
             [str(binaries.kube_proxy), f"--config={self._kube_proxy_config()}"],
         )
-        wait_for("Node Ready", self.node_ready, READY_TIMEOUT, self._alive)
+        wait_until("Node Ready", self.node_ready, list(self.processes.values()), READY_TIMEOUT)
 
     def kubectl(self, *args: str, stdin: str | None = None) -> str:
         """The real kubectl of the pinned release, as admin; raises on failure."""

@@ -31,27 +31,15 @@ CACHE_DIR=${CONTROL_PLANE_CACHE:-$repo/.cache/control-plane}
 GATEWAY_API_VERSION=${GATEWAY_API_VERSION:-v1.6.1}
 # shellcheck source=hack/lib.sh
 source "$hack/lib.sh"
-
-# go_mod_value FILE KEYWORD|MODULE: read a pin straight from a go.mod, without running Go
-# (so that the warm path needs no toolchain at all).
-go_mod_value() {
-    awk -v key="$2" '
-        $1 == key && NF == 2 { print $2; exit }                 # "toolchain go1.26.8"
-        $1 == "require" && $2 == key { print $3; exit }          # "require m v1"
-        $1 == key && $2 ~ /^v/ { print $2; exit }                # "m v1" inside require (...)
-    ' "$1"
-}
+# For every build below: keep encoding/json v1 even if a newer Go turns v2 on by default
+# (kube-apiserver's OpenAPI breaks with it); Go 1.26 already defaults to v1.
+export GOEXPERIMENT=nojsonv2
 
 kube_version=$(go_mod_value "$hack/kube/go.mod" k8s.io/kubernetes)
 kube_go=$(go_mod_value "$hack/kube/go.mod" toolchain)
 etcd_version=$(go_mod_value "$hack/etcd/go.mod" go.etcd.io/etcd/server/v3)
 etcd_go=$(go_mod_value "$hack/etcd/go.mod" toolchain)
 
-# content_hash DIR: 8 hex digits that change whenever the module's sources do.
-content_hash() {
-    find "$1" -maxdepth 1 -type f \( -name 'go.*' -o -name '*.go' \) | LC_ALL=C sort |
-        xargs -d '\n' cat | sha256sum | cut -c1-8
-}
 kube_key="$kube_version-$(content_hash "$hack/kube")"
 etcd_key="$etcd_version-$(content_hash "$hack/etcd")"
 
@@ -64,38 +52,6 @@ kube_proxy="$CACHE_DIR/bin/kube-proxy-$kube_key/kube-proxy"
 kubectl="$CACHE_DIR/bin/kubectl-$kube_key/kubectl"
 etcd="$CACHE_DIR/bin/etcd-$etcd_key/etcd"
 crds="$CACHE_DIR/gateway-api-$GATEWAY_API_VERSION"
-
-go_ready=""
-need_go() {
-    # Resolve the toolchain lazily: a warm cache never touches Go.
-    if [[ $go_ready != "$1" ]]; then
-        use_go "${1#go}"
-        go_ready=$1
-    fi
-}
-
-# build MODULE_DIR PACKAGE OUTPUT [LDFLAGS...]: go build one command into the cache.
-build() {
-    local module=$1 package=$2 output=$3 started
-    shift 3
-    if [[ -x $output ]]; then
-        echo ">>> cached: $output"
-        return
-    fi
-    echo ">>> building $package -> $output"
-    started=$(date +%s)
-    mkdir -p "$(dirname "$output")"
-    # -trimpath: no local paths in the binary; -s -w: drop the symbol table and DWARF.
-    # CGO off: static binaries, no C toolchain needed on the machine.
-    # GOEXPERIMENT=nojsonv2: keep encoding/json v1 even if a newer Go turns v2 on by default
-    # (kube-apiserver's OpenAPI breaks with it); Go 1.26 already defaults to v1.
-    # -mod=readonly: build exactly what go.mod/go.sum pin, never update them.
-    # -buildvcs=false: do not stamp this repository's git state into the binaries.
-    (cd "$module" && CGO_ENABLED=0 GOEXPERIMENT=nojsonv2 GOFLAGS="-mod=readonly -buildvcs=false" \
-        go build -trimpath -ldflags "-s -w $*" -o "$output.tmp" "$package")
-    mv "$output.tmp" "$output"  # only a finished binary counts as cached
-    echo ">>> built $output in $(($(date +%s) - started)) s ($(du -h "$output" | cut -f1))"
-}
 
 # kube_ldflags: what `kubectl version` and /version report, as Kubernetes' own build stamps
 # it; otherwise they say v0.0.0-master. Commit and date come from the module proxy's record of
@@ -117,14 +73,7 @@ kube_ldflags() {
     done
 }
 
-# One build at a time per cache (parallel test runs, CI jobs sharing a cache); the others wait
-# and then find the binaries built.
-mkdir -p "$CACHE_DIR"
-exec 9>"$CACHE_DIR/.lock"
-if ! flock --nonblock 9; then
-    echo ">>> another build holds $CACHE_DIR/.lock; waiting for it"
-    flock 9
-fi
+lock_cache
 
 echo ">>> control plane: Kubernetes $kube_version (Go ${kube_go#go}), etcd $etcd_version," \
     "Gateway API $GATEWAY_API_VERSION; cache $CACHE_DIR"

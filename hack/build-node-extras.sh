@@ -27,54 +27,18 @@ PAUSE_VERSION=1.0
 # shellcheck source=hack/lib.sh
 source "$hack/lib.sh"
 
-# module_pin DIR KEY: the toolchain ("toolchain goX") or a required module's version, read
-# from DIR/go.mod without running Go.
-module_pin() {
-    awk -v key="$2" '$1 == key { print $2; exit } $1 == "require" && $2 == key { print $3; exit }' \
-        "$1/go.mod"
-}
+coredns_version=$(go_mod_value "$hack/coredns/go.mod" github.com/coredns/coredns)
+coredns="$CACHE_DIR/bin/coredns-$coredns_version-$(content_hash "$hack/coredns")/coredns"
+pause="$CACHE_DIR/bin/pause-$PAUSE_VERSION-$(content_hash "$hack/pause")/pause"
 
-# module_key DIR VERSION: VERSION-<8 hex digits of the module's sources>.
-module_key() {
-    local sum
-    sum=$(find "$1" -maxdepth 1 -type f \( -name 'go.*' -o -name '*.go' \) -print0 |
-        LC_ALL=C sort -z | xargs -0 cat | sha256sum)
-    echo "$2-${sum:0:8}"
-}
-
-coredns_version=$(module_pin "$hack/coredns" github.com/coredns/coredns)
-coredns="$CACHE_DIR/bin/coredns-$(module_key "$hack/coredns" "$coredns_version")/coredns"
-pause="$CACHE_DIR/bin/pause-$(module_key "$hack/pause" "$PAUSE_VERSION")/pause"
-
-# compile MODULE_DIR OUTPUT: `go build` the module's main package to OUTPUT, unless it is there.
-compile() {
-    local module=$1 output=$2 started
-    if [[ -x $output ]]; then
-        echo ">>> cached: $output"
-        return
-    fi
-    use_go "$(module_pin "$module" toolchain | sed 's/^go//')"
-    echo ">>> building $module -> $output"
-    started=$(date +%s)
-    mkdir -p "$(dirname "$output")"
-    (cd "$module" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" \
-        go build -trimpath -ldflags "-s -w" -o "$output.tmp" .)
-    mv "$output.tmp" "$output"  # only a finished binary counts as cached
-    echo ">>> built $output in $(($(date +%s) - started)) s ($(du -h "$output" | cut -f1))"
-}
-
-mkdir -p "$CACHE_DIR"
-if ! [[ /proc/self/fd/9 -ef $CACHE_DIR/.lock ]]; then
-    exec 9>"$CACHE_DIR/.lock"
-fi
-if ! flock --nonblock 9; then
-    echo ">>> another build holds $CACHE_DIR/.lock; waiting for it"
-    flock 9
-fi
+lock_cache
 
 echo ">>> node extras: CoreDNS $coredns_version, pause $PAUSE_VERSION; cache $CACHE_DIR"
-compile "$hack/coredns" "$coredns"
-compile "$hack/pause" "$pause"
+for module in coredns pause; do
+    output=${!module}
+    if [[ ! -x $output ]]; then need_go "$(go_mod_value "$hack/$module/go.mod" toolchain)"; fi
+    build "$hack/$module" . "$output"
+done
 
 cat >"$CACHE_DIR/node-extras.env.tmp" <<ENV
 COREDNS_VERSION=${coredns_version#v}

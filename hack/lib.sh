@@ -69,3 +69,64 @@ bootstrap_go() {
     fi
     echo "$dest/bin/go"
 }
+
+# go_mod_value FILE KEYWORD|MODULE: read a pin straight from a go.mod, without running Go
+# (so that the warm path needs no toolchain at all).
+go_mod_value() {
+    awk -v key="$2" '
+        $1 == key && NF == 2 { print $2; exit }                 # "toolchain go1.26.8"
+        $1 == "require" && $2 == key { print $3; exit }          # "require m v1"
+        $1 == key && $2 ~ /^v/ { print $2; exit }                # "m v1" inside require (...)
+    ' "$1"
+}
+
+# content_hash DIR: 8 hex digits that change whenever the module's sources do.
+content_hash() {
+    find "$1" -maxdepth 1 -type f \( -name 'go.*' -o -name '*.go' \) | LC_ALL=C sort |
+        xargs -d '\n' cat | sha256sum | cut -c1-8
+}
+
+# need_go TOOLCHAIN ("go1.26.8"): use_go that release, once per script; callers ask only when
+# something must be built, so a warm cache never touches Go.
+go_ready=""
+need_go() {
+    if [[ $go_ready != "$1" ]]; then
+        use_go "${1#go}"
+        go_ready=$1
+    fi
+}
+
+# build MODULE_DIR PACKAGE OUTPUT [LDFLAGS...]: go build one command into the cache.
+build() {
+    local module=$1 package=$2 output=$3 started
+    shift 3
+    if [[ -x $output ]]; then
+        echo ">>> cached: $output"
+        return
+    fi
+    echo ">>> building ${package/#./$module} -> $output"
+    started=$(date +%s)
+    mkdir -p "$(dirname "$output")"
+    # -trimpath: no local paths in the binary; -s -w: drop the symbol table and DWARF.
+    # CGO off: static binaries, no C toolchain needed on the machine.
+    # -mod=readonly: build exactly what go.mod/go.sum pin, never update them.
+    # -buildvcs=false: do not stamp this repository's git state into the binaries.
+    (cd "$module" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" \
+        go build -trimpath -ldflags "-s -w $*" -o "$output.tmp" "$package")
+    mv "$output.tmp" "$output"  # only a finished binary counts as cached
+    echo ">>> built $output in $(($(date +%s) - started)) s ($(du -h "$output" | cut -f1))"
+}
+
+# lock_cache: one build at a time per $CACHE_DIR (parallel test runs, CI jobs sharing a
+# cache); the others wait and then find the binaries built. A script run by another that holds
+# the lock inherits descriptor 9 on it and keeps using it (reopening would wait for itself).
+lock_cache() {
+    mkdir -p "$CACHE_DIR"
+    if ! [[ /proc/self/fd/9 -ef $CACHE_DIR/.lock ]]; then
+        exec 9>"$CACHE_DIR/.lock"
+    fi
+    if ! flock --nonblock 9; then
+        echo ">>> another build holds $CACHE_DIR/.lock; waiting for it"
+        flock 9
+    fi
+}

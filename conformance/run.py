@@ -127,6 +127,7 @@ def start_controller(args: argparse.Namespace, kubeconfig: Path, workdir: Path) 
             args.controller_name,
             "--provision",
             "host",
+            "--insecure-xds",  # loopback only, and every host Envoy shows its fleet's token
             "--no-leader-election",
             "--xds-address",
             "127.0.0.1",
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             kubeconfig = args.kubeconfig.resolve()
         if args.kubeconfig is None or args.start_controller:
-            log("starting gateway-contour serve --provision host")
+            log("starting gateway-contour serve --provision host --insecure-xds")
             controller = start_controller(args, kubeconfig, workdir)
             stack.callback(controller.stop)
         features = ensure_gateway_class(KubeApi(kubeconfig), args, controller)

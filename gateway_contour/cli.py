@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import signal
 import sys
@@ -159,7 +160,14 @@ def _parser() -> argparse.ArgumentParser:
         "--xds-cert-dir",
         type=Path,
         help="mutual TLS on the ADS server: tls.crt, tls.key, ca.crt (reloaded on rotation); "
-        "without it xDS is plaintext",
+        "without it serve refuses to start unless --insecure-xds is given",
+    )
+    serve.add_argument(
+        "--insecure-xds",
+        action="store_true",
+        help="serve xDS in plaintext (no --xds-cert-dir): a client that reaches the port "
+        "gets any fleet it names in node.cluster, unless that fleet needs a token "
+        "(--provision host)",
     )
     serve.add_argument("--xds-ca", type=Path, help="CA of client certificates (default: ca.crt)")
     serve.add_argument(
@@ -176,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--debug-address", default="127.0.0.1:6060", help="/debug/ir, /debug/xds ('' disables)"
     )
+    serve.set_defaults(check_args=functools.partial(_require_one_xds_transport, serve))
 
     boot = sub.add_parser("bootstrap", help="write an Envoy bootstrap pointing at the ADS server")
     boot.add_argument("output", type=Path)
@@ -246,6 +255,28 @@ def _parser() -> argparse.ArgumentParser:
     cg.add_argument("--envoy-ca-dir", type=Path, help="with --fleet: certgen's envoy-ca")
     migrate_command.add_parser(sub)
     return parser
+
+
+def _require_one_xds_transport(serve: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """`serve` states how xDS is carried: mutual TLS (--xds-cert-dir) or, knowingly,
+    plaintext (--insecure-xds). Neither or both ends the command (status 2) before any
+    socket is opened or the API server is contacted."""
+    if args.xds_cert_dir is None and not args.insecure_xds:
+        serve.error(
+            "xDS needs --xds-cert-dir (mutual TLS), or --insecure-xds to serve it in "
+            "plaintext, where node.cluster alone names a stream's fleet"
+        )
+    if args.xds_cert_dir is not None and args.insecure_xds:
+        serve.error("--insecure-xds contradicts --xds-cert-dir (mutual TLS): give one of them")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line parsed, and checked as a whole where the command asks for it."""
+    args = _parser().parse_args(argv)
+    check = getattr(args, "check_args", None)
+    if check is not None:
+        check(args)
+    return args
 
 
 def _certgen(args: argparse.Namespace) -> int:
@@ -394,7 +425,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

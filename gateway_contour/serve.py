@@ -80,7 +80,8 @@ class ServeConfig:
     xds_service_host: str = "gateway-contour.gateway-contour.svc"
     bootstrap_image: str = CONTROLLER_IMAGE
     # mutual TLS on the ADS server: tls.crt, tls.key, ca.crt (a mounted Secret); `xds_ca`
-    # overrides the CA client certificates must chain to. None: plaintext (logged)
+    # overrides the CA client certificates must chain to. None: plaintext (a warning says
+    # whose identity then rests on node.cluster alone; the cli wants --insecure-xds for it)
     xds_cert_dir: Path | None = None
     xds_ca: Path | None = None
     # per-fleet client certificates: the Envoy client CA (tls.crt, tls.key; ca.crt: the CA
@@ -103,6 +104,25 @@ class ServeConfig:
     legacy_fleet_parameters: str | None = None
     # namespace/name of the implicit Ingress/HTTPProxy fleet (its Envoys go to that namespace)
     legacy_fleet: str = TranslateOptions.legacy_fleet
+
+
+def plaintext_warning(config: ServeConfig) -> str:
+    """What serving xDS without TLS (`serve --insecure-xds`) gives away, for the start-up log:
+    whose resources, TLS keys among them, a client that reaches the port gets by naming a
+    fleet in `node.cluster`."""
+    where = f"{config.xds_address}:{config.xds_port}" if config.xds_port else config.xds_address
+    if config.provision == "host":
+        return (
+            f"xDS is plaintext on {where} (--insecure-xds): no fleet's "
+            "identity rests on node.cluster alone (every stream must show the token of the "
+            "fleet it names, --provision host), but tokens and resources cross it unencrypted"
+        )
+    return (
+        f"xDS is plaintext on {where} (--insecure-xds): every fleet's "
+        f"identity rests on node.cluster alone (each Gateway of {config.controller_name} "
+        f"and the Ingress/HTTPProxy fleet {config.legacy_fleet}): whoever reaches the port "
+        "and names one receives its resources, TLS keys included; give --xds-cert-dir"
+    )
 
 
 def _contents(path: Path | None) -> bytes | None:
@@ -248,7 +268,7 @@ class ServeMode:
             else None
         )
         if tls is None:
-            log.warning("xDS is served in plaintext: give --xds-cert-dir for mutual TLS")
+            log.warning("%s", plaintext_warning(cfg))
         try:
             self.xds_port = await server.start(cfg.xds_address, cfg.xds_port, tls=tls)
             await self._start_ops(server)

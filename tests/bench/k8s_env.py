@@ -422,6 +422,7 @@ class BenchEnv:
             LEADER_NS,
             "--provision",
             "host",
+            "--insecure-xds",  # loopback only, and every host Envoy shows its fleet's token
         ]
         log = (self.workdir / "controller.log").open("ab")
         self.controller = subprocess.Popen(

@@ -184,7 +184,8 @@ async def test_the_ingress_fleet_gets_the_certificate_of_the_fleet_its_envoys_na
 
 def test_serve_refuses_per_fleet_certificates_it_cannot_enforce(tmp_path: Path) -> None:
     ca_dir = certs.write_envoy_ca_dir(certs.generate_xds_certificates(), tmp_path)
-    assert cli(["serve", "--envoy-ca-dir", str(ca_dir)]) == 2  # plaintext: nothing to check
+    plaintext = ["serve", "--insecure-xds", "--envoy-ca-dir", str(ca_dir)]
+    assert cli(plaintext) == 2  # no client certificates to check
     argv = ["serve", "--envoy-ca-dir", str(ca_dir), "--xds-cert-dir", str(tmp_path)]
     assert cli([*argv, "--provision", "host"]) == 2  # host Envoys carry tokens, not these
 

@@ -87,7 +87,7 @@ def test_rbac_covers_every_kind_translation_writes_status_for() -> None:
 def test_shipped_command_lines_parse() -> None:
     # the controller Deployment's and the Envoy init container's arguments are ones our CLI
     # takes (a renamed flag would fail here, not in a cluster)
-    from gateway_contour.cli import _parser
+    from gateway_contour.cli import _parser, parse_args
     from gateway_contour.manifests.install import controller_args
     from gateway_contour.provisioner.kube.objects import (
         ControllerEndpoint,
@@ -95,8 +95,9 @@ def test_shipped_command_lines_parse() -> None:
         bootstrap_args,
     )
 
-    serve = _parser().parse_args(controller_args())
+    serve = parse_args(controller_args())
     assert serve.provision == "kubernetes" and serve.xds_cert_dir is not None
+    assert not serve.insecure_xds  # the install is mutual TLS, never plaintext
     boot = _parser().parse_args(
         bootstrap_args(FleetSpec("ns", "gw", "uid", ((80, "TCP"),)), ControllerEndpoint())
     )

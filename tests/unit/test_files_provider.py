@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import anyio
+import pytest
 
+from gateway_contour.providers import files
+from gateway_contour.providers.fast_documents import Stopped
 from gateway_contour.providers.files import (
     DirectoryReader,
+    Loaded,
     load_directory,
     load_text,
     split_documents,
@@ -145,3 +150,176 @@ def test_document_splitting_is_linear_and_counts_lines() -> None:
     assert len(parts) == 20_000
     assert [line for line, _ in parts[:3]] == [0, 4, 8]
     assert parts[-1][0] == 4 * 19_999
+
+
+class HeldLoad:
+    """files._load_file, except that reading the file named `held` waits for `release` (or
+    for its parse to be stopped) once `hold` is set; `loaded` lists the files read."""
+
+    def __init__(self, held: str) -> None:
+        self.held = held
+        self.hold = False
+        self.started, self.release = threading.Event(), threading.Event()
+        self.loaded: list[str] = []
+        self.real = files._load_file
+
+    def __call__(self, path: Path, source: str, stop: threading.Event | None = None) -> Loaded:
+        if path.name == self.held and self.hold:
+            self.started.set()
+            while not self.release.wait(0.01):
+                if stop is not None and stop.is_set():
+                    raise Stopped
+        loaded = self.real(path, source, stop)
+        self.loaded.append(path.name)
+        return loaded
+
+
+async def test_a_small_change_is_served_while_a_large_file_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22: the config loop keeps applying changes while a big file loads. The big
+    file's second read is held until the small file's change has been served; read one after
+    the other, the change could not come first and this test would time out."""
+    (tmp_path / "big.yaml").write_text(SERVICE % "big1")
+    (tmp_path / "small.yaml").write_text(SERVICE % "a")
+    load = HeldLoad("big.yaml")
+    monkeypatch.setattr(files, "_load_file", load)
+    seen: list[list[str]] = []
+
+    async def edit_small_once_big_is_held() -> None:
+        await anyio.to_thread.run_sync(load.started.wait)
+        (tmp_path / "small.yaml").write_text(SERVICE % "bb")
+
+    try:
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                async for loaded in watch_directory(tmp_path, interval=0.01):
+                    names = sorted(o["metadata"]["name"] for o in loaded.objects)
+                    if seen and names == seen[-1]:
+                        continue  # the same content again (a write seen half done)
+                    seen.append(names)
+                    if len(seen) == 1:
+                        load.hold = True
+                        (tmp_path / "big.yaml").write_text(SERVICE % "big-2")
+                        tg.start_soon(edit_small_once_big_is_held)
+                    elif len(seen) == 2:
+                        load.release.set()
+                    else:
+                        break
+    finally:
+        load.release.set()
+    assert seen == [["a", "big1"], ["bb", "big1"], ["bb", "big-2"]]
+
+
+async def test_the_first_world_waits_for_every_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No partial world: while one file is still being read at start, nothing is served, not
+    even once another file has been read and changed and read again."""
+    (tmp_path / "big.yaml").write_text(SERVICE % "big")
+    (tmp_path / "small.yaml").write_text(SERVICE % "a")
+    load = HeldLoad("big.yaml")
+    load.hold = True
+    monkeypatch.setattr(files, "_load_file", load)
+    seen: list[list[str]] = []
+
+    async def watch() -> None:
+        async for loaded in watch_directory(tmp_path, interval=0.01):
+            seen.append(sorted(o["metadata"]["name"] for o in loaded.objects))
+            return
+
+    try:
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch)
+                await anyio.to_thread.run_sync(load.started.wait)
+                while "small.yaml" not in load.loaded:
+                    await anyio.sleep(0.005)
+                (tmp_path / "small.yaml").write_text(SERVICE % "bb")
+                while load.loaded.count("small.yaml") < 2:
+                    await anyio.sleep(0.005)
+                assert seen == []
+                load.release.set()
+    finally:
+        load.release.set()
+    assert seen == [["bb", "big"]]
+
+
+async def test_cancelling_the_watch_stops_a_parse_in_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What SIGTERM does to host mode: the watch is cancelled while a large file is read; the
+    parse is told to stop instead of running on to the end."""
+    (tmp_path / "big.yaml").write_text(SERVICE % "big")
+    started, stopped = threading.Event(), threading.Event()
+
+    def load(path: Path, source: str, stop: threading.Event | None = None) -> Loaded:
+        started.set()
+        assert stop is not None
+        stop.wait()
+        stopped.set()
+        raise Stopped
+
+    monkeypatch.setattr(files, "_load_file", load)
+
+    async def watch() -> None:
+        async for _ in watch_directory(tmp_path, interval=0.01):
+            raise AssertionError("nothing is served while the only file is read")
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watch)
+            await anyio.to_thread.run_sync(started.wait)
+            tg.cancel_scope.cancel()
+        await anyio.to_thread.run_sync(stopped.wait)
+
+
+def test_a_parse_told_to_stop_ends_between_batches() -> None:
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Stopped):
+        load_text(SERVICE % "a", "f.yaml", stop=stop)
+
+
+def test_a_file_that_is_not_utf8_is_reported_and_the_others_kept(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_bytes(b"apiVersion: v1\nkind: Service\nmetadata: {name: \xff}\n")
+    (tmp_path / "good.yaml").write_text(SERVICE % "a")
+    loaded = load_directory(tmp_path)
+    assert [o["metadata"]["name"] for o in loaded.objects] == ["a"]
+    assert [p.reason.split(":")[0] for p in loaded.problems] == ["unreadable"]
+
+
+def test_a_symlink_loop_does_not_stop_the_reading(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    (tmp_path / "sub" / "a.yaml").write_text(SERVICE % "a")
+    assert [o["metadata"]["name"] for o in load_directory(tmp_path).objects] == ["a"]
+
+
+def test_an_alias_bomb_is_read_without_expanding_it() -> None:
+    """Billion laughs: nine levels of ten aliases each. PyYAML shares the aliased objects
+    (the fast path leaves documents with aliases to it), so nothing is copied 10^9 times."""
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: lol}", "data:", "  a0: &a0 lol"]
+    for level in range(1, 10):
+        refs = ", ".join([f"*a{level - 1}"] * 10)
+        lines.append(f"  a{level}: &a{level} [{refs}]")
+    (obj,) = load_text("\n".join(lines) + "\n", "f.yaml").objects
+    assert obj["data"]["a9"][0] is obj["data"]["a9"][1]
+
+
+def test_a_large_file_takes_the_fast_path_and_keeps_document_numbers() -> None:
+    """Documents rapidyaml reads like PyYAML, around ones it does not (a tag, a `yes`, bad
+    YAML): objects and problem numbers are as PyYAML alone gave them."""
+    docs = [SERVICE % f"s{i}" for i in range(10_000)]
+    docs[10] = SERVICE % "tagged" + "spec: {x: !!str 5}\n"
+    docs[20] = SERVICE % "flagged" + "spec: {flag: yes}\n"
+    docs[30] = "apiVersion: v1\nkind: [\n"
+    docs[40] = "# a comment only\n"
+    loaded = load_text("---\n".join(docs), "f.yaml")
+    assert len(loaded.objects) == 9_998
+    assert loaded.objects[10]["spec"] == {"x": "5"}
+    assert loaded.objects[20]["spec"] == {"flag": True}
+    assert [(p.source, p.reason.split(" at")[0]) for p in loaded.problems] == [
+        ("f.yaml#30", "invalid YAML")
+    ]
+    assert loaded.sources[-1] == "f.yaml#9998"

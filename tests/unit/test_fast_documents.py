@@ -10,7 +10,10 @@ from hypothesis import strategies as st
 
 from gateway_contour.providers.fast_documents import decode_batch
 
+# quotes and backslashes must come through the JSON as they were
+QUOTED = "a: 'x\"y\\z'\nb: 'a\\nb'\nc: x\\ny\nd: \"q\\\"r\"\ne: c:\\path\\to\n"
 TRICKY = [
+    QUOTED,
     "a: 1\nb: 0x1F\nc: 010\nd: 1.5\ne: yes\nf: on\ng: true\nh: ~\ni: null\nj:\nk: '1'\n",
     'l: "x\\ty"\nm: 2001-12-14\nn: .inf\no: 1_000\np: -0\nq: 0o17\nr: True\ns: NULL\n',
     "t: |\n  multi\n  line\nu: >\n  folded\n  text\nv: !!str 5\nw: [1, two, {x: y}]\nz: 1e3\n",
@@ -39,6 +42,8 @@ TRICKY = [
     "k: v # comment\n# trailing\n",
     "n: -12\np: +12\nbig: 123456789012345678901234567890\n",
     "a: " + "[" * 70 + "]" * 70 + "\n",
+    'a: "\\u0001"\nb: \'\\u0041\'\nc: "tab\\there"\nd: "\\/"\n',
+    'a: |\n  back\\slash "q"\n',
 ]
 
 
@@ -57,6 +62,7 @@ def test_tricky_documents_are_read_as_pyyaml_reads_them_or_left_to_it() -> None:
     # the ordinary ones do take the fast path
     assert fast[TRICKY.index("list:\n- a\n-   - b\n    - c\n- {k: v}\n")] is not None
     assert fast[TRICKY.index("k: v # comment\n# trailing\n")] is not None
+    assert fast[TRICKY.index(QUOTED)] == pyyaml(QUOTED)
 
 
 def test_one_broken_document_leaves_the_others_on_the_fast_path() -> None:
@@ -68,7 +74,7 @@ def test_one_broken_document_leaves_the_others_on_the_fast_path() -> None:
     assert fast[49] == {"kind": "Service", "metadata": {"name": "s49"}}
 
 
-SCALAR_CHARS = st.sampled_from(list("0123456789+-._:eExXoObB yYnNtTfF~<=*&!'\"#a"))
+SCALAR_CHARS = st.sampled_from(list("0123456789+-._:eExXoObB yYnNtTfF~<=*&!'\"#a\\"))
 SCALARS = st.one_of(
     st.text(SCALAR_CHARS, min_size=0, max_size=8),
     st.sampled_from(["yes", "No", "ON", "off", "null", "Null", "~", ".inf", "-.Inf", ".NaN"]),

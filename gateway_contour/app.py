@@ -2,7 +2,9 @@
 
 `HostMode.run()` starts the ADS server, watches the directory, rebuilds on every change and
 keeps one local Envoy per Gateway in step with the configuration. Cancelling it (Ctrl-C)
-drains the Envoys (bounded by `drain_timeout`), then stops them and the server.
+drains the Envoys (bounded by `drain_timeout`), then stops them and the server. If the
+process dies instead (SIGKILL, a crash), its Envoys keep serving, and the next run on the
+same `work_dir` adopts them (provisioner/host.py).
 
 Optional: `xds_certs` (a `gateway-contour certgen --output-dir`) puts the ADS server and its
 Envoys on mutual TLS; `metrics_address` serves /metrics, /healthz, /readyz and
@@ -22,7 +24,7 @@ from gateway_contour.observability.metrics import Metrics, Observed
 from gateway_contour.observability.server import OpsServer, start_ops_servers
 from gateway_contour.pipeline import Pipeline
 from gateway_contour.providers.files import watch_directory
-from gateway_contour.provisioner.host import HostFleet, HostFleetOptions
+from gateway_contour.provisioner.host import HostFleet, HostFleetOptions, served_fleets
 from gateway_contour.status.console import ConsoleStatus
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate import TranslateOptions
@@ -44,6 +46,8 @@ class HostModeConfig:
     controller_name: str = TranslateOptions.controller_name
     status_file: Path | None = None
     envoy_log_level: str = "warn"
+    # the Envoys' bootstraps, logs and state, by which a restarted controller adopts the
+    # Envoys a crashed one left running (provisioner/host_state.py); None: its default
     work_dir: Path | None = None
     poll_interval: float = 0.1
     # the implicit fleet of Ingress/HTTPProxy: its listener ports, and the Ingress classes
@@ -117,7 +121,7 @@ class HostMode:
                     if result is None:
                         continue
                     console.publish(result.report)
-                    self.fleet.reconcile(result.fleets)
+                    self.fleet.reconcile(served_fleets(result.ir))
                     self.started.set()
         finally:
             with anyio.CancelScope(shield=True):

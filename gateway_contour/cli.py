@@ -45,6 +45,13 @@ def _add_host_mode_args(p: argparse.ArgumentParser, config_dir_default: Path | N
     )
     p.add_argument("--metrics-address", help="host:port of /metrics, /healthz, /readyz")
     p.add_argument("--debug-address", help="host:port of /debug/ir and /debug/xds")
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        help="the Envoys' bootstraps, logs and state (pid, launch digest, admin port, fleet "
+        "token): a run restarted on it adopts the Envoys a killed run left serving "
+        "(default: $TMPDIR/gateway-contour-UID/XDS_ADDRESS-XDS_PORT)",
+    )
     _add_ingress_args(p)
     p.add_argument(
         "--ingress-http-port",
@@ -347,6 +354,7 @@ def _run_host_mode(args: argparse.Namespace, demo_backends: bool) -> int:
         xds_certs=args.xds_certs,
         metrics_address=args.metrics_address,
         debug_address=args.debug_address,
+        work_dir=args.state_dir,
         ingress_class_names=_ingress_classes(args),
         ingress_default_class=args.ingress_default_class,
         fallback_certificate=args.fallback_certificate,

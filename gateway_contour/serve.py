@@ -29,7 +29,7 @@ from gateway_contour.providers.kubernetes.leader import LeaderElector
 from gateway_contour.providers.kubernetes.source import KubernetesSource
 from gateway_contour.providers.kubernetes.watch import Backoff
 from gateway_contour.provisioner.addresses import HostAddresses, LoopbackAllocator, our_gateways
-from gateway_contour.provisioner.host import HostFleet, HostFleetOptions
+from gateway_contour.provisioner.host import HostFleet, HostFleetOptions, served_fleets
 from gateway_contour.provisioner.host_records import HostRecords
 from gateway_contour.provisioner.kube.credentials import (
     EnvoyCredentials,
@@ -201,7 +201,7 @@ class ServeMode:
                 log.warning("%s: %s", source, reason)
             self._problems = problems
         if result is not None and self.host_fleet is not None:
-            self.host_fleet.reconcile(result.fleets)
+            self.host_fleet.reconcile(served_fleets(result.ir))
         leading = self.leader is None or self.leader.is_leader
         if result is not None and self.host_records is not None and leading:
             await self.host_records.reconcile(snapshot, result.ir)

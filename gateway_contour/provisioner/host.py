@@ -11,16 +11,23 @@ its own is restarted with backoff.
 GOAWAY, listeners close after the drain time) and is stopped once its downstream
 connections are gone, or when the bound runs out. Removing one Gateway's Envoy during a
 reconcile stops it at once.
+
+The Envoys outlive a controller that dies without that stop (SIGKILL, a crash): they are
+started detached (host_launch.py), keep serving their last configuration and retry the ADS
+connection. The work directory remembers each one (host_state.py); a new HostFleet on the
+same directory adopts every recorded Envoy still running (same pid, start time and
+bootstrap) with its fleet's token, and its first `reconcile` keeps those whose launch
+(bootstrap and command line) is still the one wanted, and replaces the others.
+
+Only a Gateway with at least one valid listener gets an Envoy (`served_fleets`): one
+whose every listener is invalid has nothing to serve, and its status says why.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
-import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -31,7 +38,21 @@ from pathlib import Path
 import anyio
 
 from gateway_contour.envoy.binary import envoy_binary
-from gateway_contour.envoy.bootstrap import BootstrapOptions, XdsClientTLS, write_bootstrap
+from gateway_contour.envoy.bootstrap import (
+    BootstrapOptions,
+    XdsClientTLS,
+    ads_bootstrap,
+    write_bootstrap,
+)
+from gateway_contour.ir.model import IR
+from gateway_contour.provisioner.host_launch import DetachedProcess, launch
+from gateway_contour.provisioner.host_state import (
+    EnvoyRecord,
+    StateDir,
+    default_work_dir,
+    fleet_slug,
+    launch_digest,
+)
 from gateway_contour.xds.fleet_tokens import FleetTokens
 
 log = logging.getLogger(__name__)
@@ -43,15 +64,22 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def served_fleets(ir: IR) -> set[str]:
+    """The fleets that get an Envoy: the IR Gateways with at least one listener."""
+    return {gateway.name for gateway in ir.gateways if gateway.listeners}
+
+
 @dataclass
 class EnvoyProcess:
     fleet: str
     admin_port: int
     bootstrap: Path
-    process: subprocess.Popen[bytes]
+    process: DetachedProcess
     log_path: Path
+    digest: str  # launch_digest of what it runs with
     restarts: int = 0
     started_at: float = field(default_factory=time.monotonic)
+    adopted: bool = False  # found running at start, not yet checked against the wanted launch
 
     @property
     def admin_url(self) -> str:
@@ -64,7 +92,8 @@ class HostFleetOptions:
     xds_port: int = 18000
     delta: bool = True
     log_level: str = "warn"
-    work_dir: Path | None = None  # bootstraps and logs; a temp dir when None
+    # bootstraps, logs and state (host_state.py); None: default_work_dir of the xDS address
+    work_dir: Path | None = None
     concurrency: int = 1  # Envoy worker threads per process (the machine is small)
     tls: XdsClientTLS | None = None  # mutual TLS to the ADS server
     drain_seconds: int = 1  # Envoy's --drain-time-s: the graceful part of a listener drain
@@ -76,14 +105,31 @@ class HostFleet:
 
     def __init__(self, opts: HostFleetOptions) -> None:
         self.opts = opts
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        if opts.work_dir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="gateway-contour-")
-            self.work_dir = Path(self._tmp.name)
-        else:
-            self.work_dir = opts.work_dir
-            self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.work_dir = opts.work_dir or default_work_dir(opts.xds_address, opts.xds_port)
+        self.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.state = StateDir(self.work_dir)
         self.envoys: dict[str, EnvoyProcess] = {}
+        self._adopt()
+
+    def _adopt(self) -> None:
+        """Take over the recorded Envoys that still run; forget the others."""
+        for record in self.state.load():
+            process = DetachedProcess.find(record.pid, record.started, record.bootstrap)
+            if process is None:
+                self.state.remove(record.fleet)
+                continue
+            if self.opts.tokens is not None and record.token is not None:
+                self.opts.tokens.adopt(record.fleet, record.token)
+            self.envoys[record.fleet] = EnvoyProcess(
+                record.fleet,
+                record.admin_port,
+                Path(record.bootstrap),
+                process,
+                self._log_path(record.fleet),
+                record.digest,
+                adopted=True,
+            )
+            log.info("adopted envoy for %s (pid %d)", record.fleet, record.pid)
 
     def reconcile(self, fleets: set[str]) -> None:
         """Make the running Envoys exactly one per fleet in `fleets`."""
@@ -93,13 +139,25 @@ class HostFleet:
             current = self.envoys.get(fleet)
             if current is None:
                 self.envoys[fleet] = self._start(fleet)
-            elif current.process.poll() is not None:
+            elif current.adopted:
+                self._keep_or_replace(current)
+            elif not current.process.running():
                 self._restart(current)
+
+    def _keep_or_replace(self, envoy: EnvoyProcess) -> None:
+        """An adopted Envoy stays if it runs what this controller would start it with."""
+        envoy.adopted = False
+        _, wanted = self._launch_spec(envoy.fleet, envoy.admin_port)
+        if wanted == envoy.digest and envoy.process.running():
+            return
+        log.info("envoy for %s runs another bootstrap; replacing it", envoy.fleet)
+        self._stop(envoy)
+        self.envoys[envoy.fleet] = self._start(envoy.fleet)
 
     def check(self) -> None:
         """Restart Envoys that exited on their own (with a small backoff)."""
-        for envoy in self.envoys.values():
-            if envoy.process.poll() is not None:
+        for envoy in list(self.envoys.values()):
+            if not envoy.process.running():
                 self._restart(envoy)
 
     async def supervise(self, interval: float = 1.0) -> None:
@@ -111,34 +169,29 @@ class HostFleet:
     def _restart(self, envoy: EnvoyProcess) -> None:
         if time.monotonic() - envoy.started_at < min(30.0, 0.5 * 2**envoy.restarts):
             return
-        log.warning(
-            "envoy for %s exited with %s; restarting (see %s)",
-            envoy.fleet,
-            envoy.process.returncode,
-            envoy.log_path,
-        )
+        log.warning("envoy for %s exited; restarting (see %s)", envoy.fleet, envoy.log_path)
         fresh = self._start(envoy.fleet)
         fresh.restarts = envoy.restarts + 1
         self.envoys[envoy.fleet] = fresh
 
-    def _start(self, fleet: str) -> EnvoyProcess:
-        slug = fleet.replace("/", "_")
-        admin_port = free_port()
-        bootstrap = write_bootstrap(
-            BootstrapOptions(
-                node_id=f"{fleet}@{socket.gethostname()}-{os.getpid()}",
-                fleet=fleet,
-                xds_address=self.opts.xds_address,
-                xds_port=self.opts.xds_port,
-                admin_port=admin_port,
-                delta=self.opts.delta,
-                tls=self.opts.tls,
-                fleet_token=self.opts.tokens.issue(fleet) if self.opts.tokens else None,
-            ),
-            self.work_dir / f"{slug}.bootstrap.json",
+    def _log_path(self, fleet: str) -> Path:
+        return self.work_dir / f"{fleet_slug(fleet)}.envoy.log"
+
+    def _bootstrap_options(self, fleet: str, admin_port: int) -> BootstrapOptions:
+        return BootstrapOptions(
+            # stable across controller restarts: the bootstrap of an adopted Envoy compares
+            node_id=f"{fleet}@{socket.gethostname()}",
+            fleet=fleet,
+            xds_address=self.opts.xds_address,
+            xds_port=self.opts.xds_port,
+            admin_port=admin_port,
+            delta=self.opts.delta,
+            tls=self.opts.tls,
+            fleet_token=self.opts.tokens.issue(fleet) if self.opts.tokens else None,
         )
-        log_path = self.work_dir / f"{slug}.envoy.log"
-        cmd = [
+
+    def _command(self, bootstrap: Path) -> list[str]:
+        return [
             envoy_binary(),
             "-c",
             str(bootstrap),
@@ -150,21 +203,40 @@ class HostFleet:
             "--drain-time-s",
             str(self.opts.drain_seconds),
         ]
-        with log_path.open("ab") as out:
-            process = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+
+    def _launch_spec(self, fleet: str, admin_port: int) -> tuple[BootstrapOptions, str]:
+        """The fleet's bootstrap options and the launch_digest of starting it with them."""
+        opts = self._bootstrap_options(fleet, admin_port)
+        bootstrap = self.work_dir / f"{fleet_slug(fleet)}.bootstrap.json"
+        document = ads_bootstrap(opts, bootstrap.parent)
+        return opts, launch_digest(document, self._command(bootstrap))
+
+    def _start(self, fleet: str) -> EnvoyProcess:
+        admin_port = free_port()
+        opts, digest = self._launch_spec(fleet, admin_port)
+        bootstrap = write_bootstrap(opts, self.work_dir / f"{fleet_slug(fleet)}.bootstrap.json")
+        log_path = self._log_path(fleet)
+        process = launch(self._command(bootstrap), log_path)
+        self.state.save(
+            EnvoyRecord(
+                fleet=fleet,
+                pid=process.pid,
+                started=process.started,
+                admin_port=admin_port,
+                bootstrap=str(bootstrap),
+                digest=digest,
+                token=opts.fleet_token,
             )
+        )
         log.info("started envoy for %s (pid %d, admin %d)", fleet, process.pid, admin_port)
-        return EnvoyProcess(fleet, admin_port, bootstrap, process, log_path)
+        return EnvoyProcess(fleet, admin_port, bootstrap, process, log_path, digest)
 
     def _stop(self, envoy: EnvoyProcess, timeout: float = 5.0) -> None:
-        if envoy.process.poll() is None:
-            os.killpg(envoy.process.pid, signal.SIGTERM)
-            try:
-                envoy.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(envoy.process.pid, signal.SIGKILL)
-                envoy.process.wait()
+        envoy.process.signal(signal.SIGTERM)
+        if not envoy.process.wait(timeout):
+            envoy.process.signal(signal.SIGKILL)
+            envoy.process.wait(timeout)
+        self.state.remove(envoy.fleet)
         log.info("stopped envoy for %s", envoy.fleet)
 
     async def drain(self, timeout: float = 10.0) -> None:
@@ -177,7 +249,7 @@ class HostFleet:
         self.close()
 
     async def _drain_one(self, envoy: EnvoyProcess) -> None:
-        if envoy.process.poll() is not None:
+        if not envoy.process.running():
             return
         for path in ("/healthcheck/fail", "/drain_listeners?graceful"):
             if await anyio.to_thread.run_sync(_admin, envoy, "POST", path) is None:
@@ -193,9 +265,6 @@ class HostFleet:
         for envoy in self.envoys.values():
             self._stop(envoy)
         self.envoys.clear()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
 
 
 def _admin(envoy: EnvoyProcess, method: str, path: str) -> str | None:

@@ -7,6 +7,9 @@ and puts it in the Envoy's bootstrap (a file only the controller's user reads) a
 metadata of the ADS stream; the server serves a stream only when its token is the one issued
 to the fleet it names. A missing or wrong token: PERMISSION_DENIED before any resource.
 
+A controller that restarts and adopts the Envoys its predecessor left running (host mode's
+state directory) `adopt`s each one's token, so their reconnecting streams are served.
+
 In a cluster the Envoys are not ours to start: there the credential is the Envoy's client
 certificate (see DESIGN), and `FleetTokens` is not used.
 """
@@ -31,6 +34,10 @@ class FleetTokens:
         if token is None:
             token = self._by_fleet[fleet] = secrets.token_urlsafe(32)
         return token
+
+    def adopt(self, fleet: str, token: str) -> None:
+        """Take `token` as the fleet's (issued by an earlier run to an Envoy still running)."""
+        self._by_fleet[fleet] = token
 
     def permits(self, fleet: str, metadata: Sequence[tuple[str, str | bytes]] | None) -> bool:
         """Whether the stream's gRPC `metadata` carries the token issued to `fleet`."""

@@ -115,13 +115,13 @@ async def test_in_flight_request_is_answered_before_envoy_stops(
             lambda r: r.status == 503,
         )
         assert ready.body.strip() == b"DRAINING"
-        assert envoy.process.poll() is None  # still running: the request is not answered yet
+        assert envoy.process.running()  # still running: the request is not answered yet
         backend.release.set()
         await asyncio.to_thread(client.join, 30)
         assert result == [(200, b"answered /slow")]
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        assert envoy.process.poll() is not None
+        assert not envoy.process.running()
         assert "envoy for default/web drained" in caplog.messages
     finally:
         backend.release.set()
@@ -151,7 +151,7 @@ async def test_drain_is_bounded_by_its_timeout(
         # the backend never answers, yet shutdown completes (after the 1 s bound)
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 15)
-        assert envoy.process.poll() is not None
+        assert not envoy.process.running()
         assert "draining envoy for default/web" in caplog.messages
         assert "envoy for default/web drained" not in caplog.messages
     finally:

@@ -26,6 +26,7 @@ whose every listener is invalid has nothing to serve, and its status says why.
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import socket
 import time
@@ -265,6 +266,8 @@ class HostFleet:
         for envoy in self.envoys.values():
             self._stop(envoy)
         self.envoys.clear()
+        if self.opts.work_dir is None:  # a default directory: nothing left in it to adopt
+            shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
 def _admin(envoy: EnvoyProcess, method: str, path: str) -> str | None:

@@ -10,15 +10,18 @@
   Gateway that left our classes), list (the implicit Ingress/HTTPProxy fleet's objects
   have no owner: they are found by label to be deleted) and watch (what someone else
   deletes or changes is applied again: providers/kubernetes/discovery.PROVISIONED);
+- the Envoy Pods of the provisioned fleets (providers/kubernetes/discovery.PROVISIONED,
+  found by label): list, watch (why a Gateway's Envoys are not Ready, for its status);
 - Leases in the controller's namespace only (a Role): get, create, update (leader election).
 
-Nothing else: no Pods, no Events, no wildcard.
+Nothing else: no Events, no writes to Pods, no wildcard.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from gateway_contour.providers.kubernetes.discovery import PROVISIONED as WATCHED_BY_LABEL
 from gateway_contour.providers.kubernetes.discovery import WANTED
 from gateway_contour.provisioner.kube.apply import PLURALS as PROVISIONED
 
@@ -69,6 +72,9 @@ def cluster_rules() -> list[dict[str, Any]]:
     for (api_version, _kind), resource in PROVISIONED.items():
         group = api_version.rpartition("/")[0]
         _merge(by_resource, group, resource, APPLY_VERBS)
+    for group, kinds in WATCHED_BY_LABEL.items():
+        for kind in kinds:
+            _merge(by_resource, group, plural(kind), READ_VERBS)
     grouped: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for (group, resource), verbs in by_resource.items():
         grouped.setdefault((group, tuple(sorted(verbs))), []).append(resource)

@@ -22,7 +22,33 @@ def _content(obj: KubeObject) -> tuple[Any, ...]:
     # a Service's load balancer addresses become its Gateway's (provisioner/kube)
     if obj.get("kind") == "Service":
         body["status"] = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress")
+    # and an Envoy Pod's readiness and what keeps it from starting (provisioner/kube/health)
+    elif obj.get("kind") == "Pod":
+        body["status"] = _pod_state(obj.get("status") or {})
     return (meta, body)
+
+
+def _pod_state(status: dict[str, Any]) -> tuple[Any, ...]:
+    """A Pod's conditions and container states without their timestamps and messages: the
+    kubelet rewrites those on every probe and restart count, and they never change what a
+    Pod's fleet status says."""
+    conditions = tuple(
+        (c.get("type"), c.get("status"), c.get("reason"))
+        for c in status.get("conditions") or ()
+        if isinstance(c, dict)
+    )
+    containers = tuple(
+        (
+            c.get("name"),
+            c.get("ready"),
+            repr(sorted(state)),
+            (state.get("waiting") or {}).get("reason"),
+        )
+        for part in ("initContainerStatuses", "containerStatuses")
+        for c in status.get(part) or ()
+        if isinstance(c, dict) and isinstance(state := c.get("state") or {}, dict)
+    )
+    return (conditions, containers)
 
 
 class Store:

@@ -58,7 +58,9 @@ def test_rbac_lists_watched_kinds_and_no_wildcards() -> None:
     # reading Secrets is list/watch only: never get one by name, never write another's
     assert not _allowed("", "secrets", "get")
     assert not _allowed("", "secrets", "update")
-    assert not _allowed("", "pods", "list")
+    # Pods: read only (the provisioned Envoys' readiness, found by label), never written
+    assert _allowed("", "pods", "watch")
+    assert not any(_allowed("", "pods", verb) for verb in ("create", "patch", "delete", "get"))
 
 
 def test_plurals_follow_the_api() -> None:

@@ -38,9 +38,10 @@ WANTED: dict[str, tuple[str, ...]] = {
 
 # what the Kubernetes provisioner makes (provisioner/kube/) besides Services and Secrets,
 # watched only when it provisions, and only the objects it labeled (`PROVISIONED_SELECTOR`):
-# a fleet object deleted or changed by someone else is applied again
+# a fleet object deleted or changed by someone else is applied again. And the Envoy Pods
+# its workloads make (they carry the same label): why a fleet has no Ready Envoy.
 PROVISIONED: dict[str, tuple[str, ...]] = {
-    "": ("ServiceAccount",),
+    "": ("ServiceAccount", "Pod"),
     "apps": ("DaemonSet", "Deployment"),
 }
 PROVISIONED_SELECTOR = "app.kubernetes.io/managed-by=gateway-contour"

@@ -8,9 +8,11 @@ objects; a deleted Gateway's objects go by the garbage collector (owner referenc
 
 `amend_report` puts each Gateway's Service addresses into its desired status: the load
 balancer's ingress addresses when there are any, else the cluster IP. A Gateway whose
-Service has no address yet is not Programmed (AddressNotAssigned). A GatewayClass whose
-parametersRef cannot be used is not Accepted (InvalidParameters); its Gateways are still
-provisioned, with the default parameters, so a typo does not take a running fleet down.
+Service has no address yet is not Programmed (AddressNotAssigned), nor one whose Envoy Pods
+are all stuck (NoResources: an image that cannot be pulled, a crash loop; health.py). A
+GatewayClass whose parametersRef cannot be used is not Accepted (InvalidParameters); its
+Gateways are still provisioned, with the default parameters, so a typo does not take a
+running fleet down.
 
 The implicit Ingress/HTTPProxy fleet is implicit.py's, reconciled along (`implicit`); its
 Service's address is `implicit_status_address`.
@@ -38,6 +40,7 @@ from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiErr
 from gateway_contour.provisioner.kube.apply import Applier
 from gateway_contour.provisioner.kube.credentials import EnvoyCredentials
 from gateway_contour.provisioner.kube.drift import AppliedObjects
+from gateway_contour.provisioner.kube.health import fleet_problem, gateway_pods
 from gateway_contour.provisioner.kube.implicit import ImplicitFleet, ImplicitFleetConfig
 from gateway_contour.provisioner.kube.objects import (
     IMPLICIT_FLEET_LABEL,
@@ -45,6 +48,7 @@ from gateway_contour.provisioner.kube.objects import (
     ControllerEndpoint,
     FleetSpec,
     fleet_objects,
+    fleet_selector,
     secret_name,
     workload_name,
 )
@@ -59,6 +63,7 @@ Address = tuple[str, str]  # (Gateway API address type, value)
 WORKLOAD_KINDS = ("DaemonSet", "Deployment")
 REASON_ADDRESS_NOT_ASSIGNED = "AddressNotAssigned"
 REASON_INVALID_PARAMETERS = "InvalidParameters"
+REASON_NO_RESOURCES = "NoResources"  # the spec's reason: no Envoy can run (health.py)
 
 
 def service_addresses(service: KubeObject) -> tuple[Address, ...]:
@@ -304,12 +309,18 @@ class KubeFleet:
             found = addresses.get(full, ())
             if found:
                 status["addresses"] = [{"type": t, "value": v} for t, v in found]
+                pods = gateway_pods(snapshot, key.namespace, fleet_selector(key.name))
+                problem = fleet_problem(pods)
+                if problem is not None:
+                    _not_programmed(status, REASON_NO_RESOURCES, problem)
                 continue
             status.pop("addresses", None)
-            for condition in status.get("conditions", []):
-                if condition.get("type") == "Programmed" and condition.get("status") == "True":
-                    condition.update(
-                        status="False",
-                        reason=REASON_ADDRESS_NOT_ASSIGNED,
-                        message="the Gateway's Service has no address yet",
-                    )
+            _not_programmed(
+                status, REASON_ADDRESS_NOT_ASSIGNED, "the Gateway's Service has no address yet"
+            )
+
+
+def _not_programmed(status: dict[str, Any], reason: str, message: str) -> None:
+    for condition in status.get("conditions", []):
+        if condition.get("type") == "Programmed" and condition.get("status") == "True":
+            condition.update(status="False", reason=reason, message=message)

@@ -126,11 +126,16 @@ def secret_name(gateway: str) -> str:
 
 
 def selector_labels(spec: FleetSpec) -> dict[str, str]:
+    return fleet_selector(spec.name, spec.implicit)
+
+
+def fleet_selector(name: str, implicit: bool = False) -> dict[str, str]:
+    """The labels that select the Envoy Pods of Gateway `name` (or of the implicit fleet)."""
     return {
         "app.kubernetes.io/managed-by": MANAGED_BY,
         COMPONENT_LABEL: "envoy",
         # label values are at most 63 characters; Gateway names may be longer
-        IMPLICIT_FLEET_LABEL if spec.implicit else GATEWAY_NAME_LABEL: dns_label(spec.name),
+        IMPLICIT_FLEET_LABEL if implicit else GATEWAY_NAME_LABEL: dns_label(name),
     }
 
 
@@ -315,8 +320,15 @@ def workload(spec: FleetSpec, controller: ControllerEndpoint) -> Obj:
         "selector": {"matchLabels": selector_labels(spec)},
         "template": _pod_template(spec, controller),
     }
+    # A new Envoy is Ready before an old one stops (no hostPorts, so they can overlap):
+    # with one node, or one replica, the default (one unavailable at a time) would leave
+    # the Service with no endpoint for as long as the new Pod takes to start.
+    rolling = {"maxUnavailable": 0, "maxSurge": "10%"}
     if kind == "Deployment":
         body["replicas"] = spec.params.replicas
+        body["strategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling}
+    else:
+        body["updateStrategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling}
     return {
         "apiVersion": "apps/v1",
         "kind": kind,

@@ -366,6 +366,7 @@ class ServeMode:
             snapshot=self.store.snapshot,
             kinds=lambda: self.source.resources if self.source is not None else (),
             synced=lambda: self.source is not None and self.source.synced.is_set(),
+            rejected=lambda: self.source.rejections() if self.source is not None else {},
             status=lambda: self.writer.total if self.writer is not None else None,
         )
         metrics = Metrics(observed)

@@ -7,9 +7,12 @@ they change, so no locking). Only the rebuild durations need observing as they h
 registry: several controllers in one process (tests) never share series.
 
 Series (prefix `gateway_contour_`): `ready`; `rebuilds_total`, `rebuild_failures_total`,
-`rebuild_duration_seconds{outcome}`; `objects{kind}`; `xds_connected_clients{fleet,
-protocol}`, `xds_pushes_total`, `xds_requests_total`, `xds_acks_total`,
-`xds_nacks_total{type}`, `xds_certificate_reloads_total` (with mTLS); `status_writes_total`,
+`rebuild_duration_seconds{outcome}`; `objects{kind}`; `objects_rejected_total{kind, reason}`
+(objects a provider could not take: reason `too_deep`, `apply_failed`);
+`xds_connected_clients{fleet, protocol}`, `xds_pushes_total`, `xds_requests_total`,
+`xds_acks_total`, `xds_nacks_total{type}`, `xds_streams_refused_total{reason}` (`bounds`: a
+request over a bound; `credentials`: no credential for the fleet named),
+`xds_certificate_reloads_total` (with mTLS); `status_writes_total`,
 `status_write_conflicts_total`, `status_write_failures_total`, `status_writes_skipped_total`
 (serve mode, once the writer exists).
 """
@@ -17,7 +20,7 @@ protocol}`, `xds_pushes_total`, `xds_requests_total`, `xds_acks_total`,
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -46,6 +49,8 @@ class Observed:
     snapshot: Callable[[], Snapshot | None] = lambda: None  # the objects watched now
     kinds: Callable[[], Iterable[str]] = lambda: ()  # kinds watched (counted even when none)
     synced: Callable[[], bool] = lambda: False  # every watched kind listed once
+    # objects the provider could not take, by (kind, reason)
+    rejected: Callable[[], Mapping[tuple[str, str], int]] = lambda: {}
     not_ready: list[str] = field(default_factory=list)  # filled by `ready`, for /readyz
 
     def ready(self) -> bool:
@@ -79,6 +84,14 @@ class _LiveCollector(Collector):
             for kind in sorted({*snapshot.kinds(), *o.kinds()}):
                 objects.add_metric([kind], snapshot.count(kind))
             yield objects
+        rejected = CounterMetricFamily(
+            f"{PREFIX}_objects_rejected",
+            "Objects a provider could not take (not served), by kind and reason",
+            labels=["kind", "reason"],
+        )
+        for (kind, reason), count in sorted(o.rejected().items()):
+            rejected.add_metric([kind, reason], count)
+        yield rejected
         if o.xds is not None:
             yield from _xds(o.xds)
         status = o.status()
@@ -112,6 +125,15 @@ def _xds(server: XdsServer) -> Iterator[Metric]:
     for type_url, count in sorted(stats.nacks_by_type.items()):
         nacks.add_metric([type_url.rsplit(".", 1)[-1]], count)
     yield nacks
+    refused = CounterMetricFamily(
+        f"{PREFIX}_xds_streams_refused",
+        "ADS streams refused, by reason (bounds: a request over a bound; credentials: none for "
+        "the fleet named)",
+        labels=["reason"],
+    )
+    refused.add_metric(["bounds"], stats.streams_refused)
+    refused.add_metric(["credentials"], stats.streams_denied)
+    yield refused
     if server.certificates is not None:
         yield _counter(
             "xds_certificate_reloads",

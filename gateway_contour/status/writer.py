@@ -6,6 +6,11 @@ object's resourceVersion; a conflict refetches the object and merges again. Writ
 concurrently (bounded) so that a thousand route statuses do not queue behind each other.
 Only the leader calls this.
 
+The live version of an object a provider rejected (store/rejected.py) is its placeholder's:
+the status written is for the version rejected, with that version's resourceVersion. Answers
+(the PUT's, a refetch after a conflict) are decoded with the providers' nesting bound, since
+they carry the whole object, however deep its user nested it.
+
 A write that fails for a transient reason (the API server unreachable or restarting, 429 or a
 5xx) is counted as `retryable`: the caller writes the report again later, because no watch
 event may come to trigger another rebuild. Any other failure (a 4xx) is not retried: the same
@@ -21,11 +26,13 @@ from typing import Any
 
 import anyio
 
+from gateway_contour.providers import bounded
 from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
 from gateway_contour.providers.kubernetes.discovery import ApiResource
 from gateway_contour.status.merge import SHARED_LISTS, merge_status
 from gateway_contour.status.report import StatusReport
 from gateway_contour.store.objects import KubeObject, ObjectKey, Snapshot
+from gateway_contour.store.rejected import REJECTED_KIND, placeholder_name, rejection
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,15 @@ class WriteStats:
     conflicts: int = 0
     failures: int = 0
     retryable: int = 0  # failures worth retrying later (part of `failures`)
+
+
+def _live(snapshot: Snapshot, key: ObjectKey) -> KubeObject | None:
+    """The object as the API server has it now: a rejected version's placeholder over the
+    last good version the store keeps serving."""
+    stand_in = snapshot.get(REJECTED_KIND, key.namespace, placeholder_name(key))
+    if stand_in is not None and (said := rejection(stand_in)) is not None:
+        return said.obj
+    return snapshot.get(key.kind, key.namespace, key.name)
 
 
 def _transient(err: ApiError) -> bool:
@@ -119,7 +135,7 @@ class StatusWriter:
             for n, (key, desired) in enumerate(desired_all.items(), 1):
                 if n % YIELD_EVERY == 0:
                     await anyio.sleep(0)  # xDS pushes go first: they are what users wait for
-                live = snapshot.get(key.kind, key.namespace, key.name)
+                live = _live(snapshot, key)
                 if live is None or key.kind not in self.resources:
                     continue
                 live = self._fresher(key, live)
@@ -173,7 +189,9 @@ class StatusWriter:
                     "status": merged,
                 }
                 try:
-                    written = await self.client.request("PUT", path, body=body)
+                    written, _ = await self.client.request_bounded(
+                        "PUT", path, bounded.MAX_DEPTH, body=body
+                    )
                     stats.writes += 1
                     self._remember(key, live, written)
                     return
@@ -187,7 +205,9 @@ class StatusWriter:
                         return
                     stats.conflicts += 1
                     try:
-                        live = await self.client.get(resource.object_path(key.namespace, key.name))
+                        live, _ = await self.client.get_bounded(
+                            resource.object_path(key.namespace, key.name), bounded.MAX_DEPTH
+                        )
                     except ApiError as get_err:
                         if get_err.status != 404:
                             stats.failures += 1

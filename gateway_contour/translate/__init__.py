@@ -4,7 +4,8 @@ have. Pure and synchronous; invalid input becomes status conditions, never an ex
 Each source API has its own subpackage (`gatewayapi`, `ingress`, `httpproxy`); they all add
 into one `IRBuilder`, which merges shared clusters and sorts. Ingress and HTTPProxy name no
 Gateway: they share one implicit fleet (`legacy.LegacyFleet`), Ingress first, so an
-HTTPProxy cannot take a hostname Ingresses already serve (it is told who holds it).
+HTTPProxy cannot take a hostname Ingresses already serve (it is told who holds it). Objects
+a provider rejected are not translated; their placeholders become statuses (`rejected`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gateway_contour.translate.httpproxy import translate_httpproxy
 from gateway_contour.translate.ingress import translate_ingress
 from gateway_contour.translate.legacy import LegacyFleet
 from gateway_contour.translate.options import DEFAULT_CONTROLLER_NAME, TranslateOptions
+from gateway_contour.translate.rejected import report_rejected
 from gateway_contour.translate.services import ServiceIndex
 
 __all__ = ["DEFAULT_CONTROLLER_NAME", "TranslateOptions", "TranslationCache", "translate"]
@@ -45,4 +47,6 @@ def translate(
     translate_ingress(snapshot, options, builder, report, legacy, services, memo)
     translate_httpproxy(snapshot, options, builder, report, legacy, services, memo)
     legacy.add_to(builder)
+    # last: the status of a version a provider rejected replaces its last good one's
+    report_rejected(snapshot, options, report)
     return builder.build(), report

@@ -28,6 +28,12 @@ from gateway_contour.status import writer as writer_module
 from gateway_contour.status.report import StatusReport
 from gateway_contour.status.writer import StatusWriter
 from gateway_contour.store.objects import ObjectKey, Snapshot
+from gateway_contour.store.rejected import (
+    REJECTED_KIND,
+    placeholder,
+    placeholder_key,
+    rejection,
+)
 from gateway_contour.store.store import Store
 
 ROUTES = ApiResource(
@@ -227,7 +233,7 @@ async def test_an_expired_continue_token_restarts_the_list(no_backoff: list[int]
 
 
 class UnreachableApi:
-    async def request(self, *args: Any, **kwargs: Any) -> Any:
+    async def request_bounded(self, *args: Any, **kwargs: Any) -> Any:
         raise aiohttp.ClientConnectionError("connection refused")
 
 
@@ -248,11 +254,14 @@ class RecordingStatusApi:
     def __init__(self) -> None:
         self.puts: list[dict[str, Any]] = []
 
-    async def request(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+    async def request_bounded(
+        self, method: str, path: str, depth: int, body: Any = None
+    ) -> tuple[Any, bool]:
         assert method == "PUT" and path.endswith("/status")
+        assert depth == bounded.MAX_DEPTH  # the answer is the whole (user) object
         self.puts.append(body)
         rv = str(100 + len(self.puts))
-        return {**body, "metadata": {**body["metadata"], "resourceVersion": rv}}
+        return {**body, "metadata": {**body["metadata"], "resourceVersion": rv}}, False
 
 
 async def test_a_settled_status_is_not_compared_again(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -294,6 +303,24 @@ async def test_a_settled_status_is_not_compared_again(monkeypatch: pytest.Monkey
     moved = {"parents": [{**parent, "parentRef": {"name": "other"}}]}
     stats = await writer.write(StatusReport({key: moved}), settled)
     assert (stats.writes, len(api.puts)) == (1, 2)
+
+
+async def test_the_status_of_a_rejected_version_is_written_over_its_placeholder() -> None:
+    """A rejected object's live version is its placeholder's (the store serves the last good
+    one, or none): the PUT carries the rejected version's resourceVersion."""
+    parent = {"parentRef": {"name": "gw"}, "controllerName": "ctl", "conditions": []}
+    desired = {"parents": [parent]}
+    kept = {"kind": "HTTPRoute", **route("a", 5)}
+    rejected = {"kind": "HTTPRoute", **route("a", 9)}
+    for served in ({("ns", "a"): kept}, {}):
+        api = RecordingStatusApi()
+        writer = StatusWriter(cast(KubeClient, api), {"HTTPRoute": ROUTES}, "ctl")
+        stand_in = placeholder(rejected, "too_deep", "too deep")
+        by_kind = {"HTTPRoute": served, REJECTED_KIND: {("ns", "HTTPRoute/a"): stand_in}}
+        key = ObjectKey("HTTPRoute", "ns", "a")
+        stats = await writer.write(StatusReport({key: desired}), Snapshot(by_kind))
+        assert stats.writes == 1
+        assert api.puts[-1]["metadata"]["resourceVersion"] == "9"
 
 
 # --------------------------------------------------------------------------- Lease
@@ -434,6 +461,55 @@ async def test_a_modification_too_deep_keeps_the_last_good_version(no_backoff: l
     shallow = deep_route("ok", 1, bounded.MAX_DEPTH - 2)  # object > spec > authorization
     value, cut = bounded.loads(as_json(event("ADDED", shallow)), EVENT_DEPTH)
     assert not cut and not bounded.is_cut(value)
+
+
+def placeholders(store: Store) -> dict[str, str]:
+    """Rejected object name -> the generation its placeholder names."""
+    found = {}
+    for key in store.keys(REJECTED_KIND):
+        stored = store.get(key)
+        assert stored is not None
+        said = rejection(stored)
+        assert said is not None
+        found[said.key.name] = said.obj["metadata"]["resourceVersion"]
+    return found
+
+
+async def test_a_rejected_object_leaves_a_placeholder_until_a_good_version_or_deletion(
+    no_backoff: list[int],
+) -> None:
+    """The placeholder is what translation makes the rejected object's status from: it names
+    the version rejected (metadata survives the cut), and goes once the object is taken or
+    deleted; a relist reconciles the placeholders as it does the objects."""
+    api = ScriptedApi(
+        lists=[
+            page([deep_route("a", 5, 5000), deep_route("b", 6, 5000)], 10),
+            page([deep_route("b", 14, 300)], 15),
+        ],
+        watches=[
+            [
+                event("MODIFIED", route("a", 11)),  # a good version replaces the rejected one
+                event("DELETED", deep_route("b", 12, 5000)),
+                event("ADDED", deep_route("c", 13, 5000)),
+            ],
+            ApiError(410, {"code": 410}),
+        ],
+    )
+    store, changes = Store(), []
+    watcher = watcher_for(api, store, changes)
+    seen: list[dict[str, str]] = []
+    watcher.on_change = lambda kind: (changes.append(kind), seen.append(placeholders(store)))
+    await run_script(watcher)
+    assert seen[0] == {"a": "5", "b": "6"}  # the first list: nothing served, both named
+    assert {"b": "6"} in seen and {"b": "6", "c": "13"} not in seen
+    assert {"c": "13"} in seen  # after the modification of a and the deletion of b
+    assert placeholders(store) == {"b": "14"}  # the relist replaced c's with b's
+    assert names(store) == []  # a was deleted by the relist too
+    assert watcher.rejections == {"too_deep": 4}
+    stored = store.get(placeholder_key(ObjectKey("HTTPRoute", "ns", "b")))
+    said = rejection(stored) if stored is not None else None
+    assert said is not None and said.message == watch_module.TOO_DEEP_MESSAGE
+    assert str(bounded.MAX_DEPTH) in watch_module.TOO_DEEP_MESSAGE
 
 
 async def test_an_error_applying_one_object_does_not_end_the_watch(no_backoff: list[int]) -> None:

@@ -194,6 +194,15 @@ class KubeClient:
     async def get(self, path: str, **params: Any) -> Any:
         return await self.request("GET", path, params)
 
+    async def request_bounded(
+        self, method: str, path: str, depth: int, body: Any = None
+    ) -> tuple[Any, bool]:
+        """A request whose answer is decoded with a nesting bound (`bounded.loads`): the
+        answer (None when empty), and whether parts deeper than `depth` were cut. For writes
+        whose answer is a user object (a status PUT answers with the whole object)."""
+        raw = await self._read(method, path, None, body)
+        return bounded.loads(raw, depth) if raw else (None, False)
+
     async def get_bounded(self, path: str, depth: int, **params: Any) -> tuple[Any, bool]:
         """A GET decoded with a nesting bound (`bounded.loads`): the answer, and whether parts
         deeper than `depth` were cut. For the LIST pages of user objects."""

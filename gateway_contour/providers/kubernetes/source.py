@@ -4,13 +4,15 @@ Discovers the kinds the server has (retrying with backoff while the server is un
 a controller may start before its API server answers), runs one watcher per kind (two for
 Secrets: only TLS and Opaque Secrets are ever read, so Helm release Secrets and tokens are
 never fetched; and, when the controller provisions in Kubernetes, one per kind it makes,
-for the objects it labeled), and says when every kind has synced once.
+for the objects it labeled), says when every kind has synced once, and counts the objects
+its watches rejected.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+from collections import Counter
 from collections.abc import Callable
 
 import anyio
@@ -83,6 +85,14 @@ class KubernetesSource:
             else:
                 watchers.append(watch())
         return watchers
+
+    def rejections(self) -> dict[tuple[str, str], int]:
+        """Objects the watches could not take since start, by (kind, reason)."""
+        totals: Counter[tuple[str, str]] = Counter()
+        for watcher in self.watchers:
+            for reason, count in watcher.rejections.items():
+                totals[(watcher.resource.kind, reason)] += count
+        return dict(totals)
 
     async def run(self) -> None:
         self.watchers = await self._make_watchers()

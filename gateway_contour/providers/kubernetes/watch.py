@@ -19,10 +19,12 @@ synced once, so an Envoy never sees an empty or partial world.
 
 Nothing a user stores stops a watch: each object is decoded with a nesting bound
 (`providers.bounded`), and one nested deeper is rejected on its own (a warning naming it,
-`rejected` counted) while the rest of its page or stream is applied. A rejected object never
-replaces the version the store holds: the last good one keeps serving (a deletion, which needs
-only the name, still applies). Any other error while applying one object is logged and the
-object skipped, never raised out of the loop.
+counted in `rejections` by reason) while the rest of its page or stream is applied. A rejected
+object never replaces the version the store holds: the last good one keeps serving (a
+deletion, which needs only the name, still applies). Beside it the store gets a placeholder
+(`store.rejected`) from which translation makes the object's status; the next version that
+can be taken, or the deletion, removes the placeholder. Any other error while applying one
+object is logged and the object skipped, never raised out of the loop.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +42,7 @@ from gateway_contour.providers import bounded
 from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
 from gateway_contour.providers.kubernetes.discovery import ApiResource
 from gateway_contour.store.objects import KubeObject, key_of
+from gateway_contour.store.rejected import REJECTED_KIND, TOO_DEEP, placeholder, placeholder_key
 from gateway_contour.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,8 @@ MAX_LIST_RESTARTS = 3  # continue tokens expiring again and again: back off inst
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # a LIST page holds its objects two levels down: {"items": [{...}, ...]}
 PAGE_DEPTH = bounded.MAX_DEPTH + 2
+APPLY_FAILED = "apply_failed"  # the rejection reason of an object that failed to apply
+TOO_DEEP_MESSAGE = f"nests deeper than {bounded.MAX_DEPTH} levels, the controller's decoding bound"
 
 
 class Gone(Exception):
@@ -106,7 +112,7 @@ class KindWatcher:
         self.gone = 0  # 410s seen (each one is followed by a relist)
         self.events = 0  # ADDED/MODIFIED/DELETED applied
         self.bookmarks = 0
-        self.rejected = 0  # objects nested deeper than the bound, or that failed to apply
+        self.rejections: Counter[str] = Counter()  # objects not taken, by reason
         self.resource_version: str | None = None  # where the next watch starts; None: relist
 
     def __repr__(self) -> str:
@@ -114,16 +120,28 @@ class KindWatcher:
         part = f" ({', '.join(selectors)})" if selectors else ""
         return f"<watch {self.resource.kind}{part}>"
 
+    @property
+    def rejected(self) -> int:
+        """Objects nested deeper than the bound, or that failed to apply."""
+        return sum(self.rejections.values())
+
+    def _placeholds_mine(self, stored: KubeObject) -> bool:
+        # the placeholders a relist of this watch replaces: of its kind, and of its part
+        obj = stored.get("object") or {}
+        return obj.get("kind") == self.resource.kind and (self.selects is None or self.selects(obj))
+
     def _typed(self, obj: KubeObject) -> KubeObject:
         # list items come without kind/apiVersion; the store keys by our kind name
         obj["kind"] = self.resource.kind
         obj["apiVersion"] = self.resource.api_version
         return slim(obj)
 
-    async def _list_pages(self) -> tuple[list[KubeObject], str]:
+    async def _list_pages(self) -> tuple[list[KubeObject], list[KubeObject], str]:
         """Every item, read page by page from one consistent snapshot (no resourceVersion:
-        the latest, read from etcd), and that snapshot's resourceVersion."""
+        the latest, read from etcd), the placeholders of those rejected, and that snapshot's
+        resourceVersion."""
         items: list[KubeObject] = []
+        rejected: list[KubeObject] = []
         cont: str | None = None
         while True:
             page, cut = await self.client.get_bounded(
@@ -137,16 +155,19 @@ class KindWatcher:
             for obj in page.get("items") or []:
                 if not cut or not bounded.is_cut(obj):
                     items.append(self._typed(obj))
-                elif (kept := self._reject(obj)) is not None:
-                    items.append(kept)
+                else:
+                    kept, stand_in = self._reject(obj)
+                    rejected.append(stand_in)
+                    if kept is not None:
+                        items.append(kept)
             cont = page.get("metadata", {}).get("continue")
             if not cont:
-                return items, str(page["metadata"]["resourceVersion"])
+                return items, rejected, str(page["metadata"]["resourceVersion"])
 
     async def relist(self) -> str:
         for attempt in range(MAX_LIST_RESTARTS + 1):
             try:
-                items, rv = await self._list_pages()
+                items, rejected, rv = await self._list_pages()
                 break
             except ApiError as err:
                 # the snapshot a continue token points at was compacted: start over
@@ -154,7 +175,9 @@ class KindWatcher:
                     raise
                 log.info("%r: list continue token expired; listing again", self)
         self.relists += 1
-        if self.store.replace_kind(self.resource.kind, items, self.selects):
+        changed = self.store.replace_kind(self.resource.kind, items, self.selects)
+        changed |= self.store.replace_kind(REJECTED_KIND, rejected, self._placeholds_mine)
+        if changed:
             self.on_change(self.resource.kind)
         return rv
 
@@ -181,10 +204,10 @@ class KindWatcher:
             raise
         return rv
 
-    def _reject(self, obj: KubeObject) -> KubeObject | None:
+    def _reject(self, obj: KubeObject) -> tuple[KubeObject | None, KubeObject]:
         """Count and log an object nested deeper than the bound; the version the store holds
-        of it, which keeps serving (None when there is none)."""
-        self.rejected += 1
+        of it, which keeps serving (None when there is none), and its placeholder."""
+        self.rejections[TOO_DEEP] += 1
         obj = self._typed(obj)
         key = key_of(obj)
         log.warning(
@@ -196,7 +219,7 @@ class KindWatcher:
             bounded.MAX_DEPTH,
             "its last good version keeps serving" if self.store.get(key) else "not served",
         )
-        return self.store.get(key)
+        return self.store.get(key), placeholder(obj, TOO_DEEP, TOO_DEEP_MESSAGE)
 
     def _handle(self, event: dict[str, Any], rv: str, cut: bool = False) -> str:
         kind, obj = event.get("type"), event.get("object") or {}
@@ -214,16 +237,18 @@ class KindWatcher:
         try:
             if kind in ("ADDED", "MODIFIED"):
                 if cut and bounded.is_cut(obj):
-                    self._reject(obj)
-                    return new_rv
-                changed = self.store.apply(obj)
+                    changed = self.store.apply(self._reject(obj)[1])
+                else:
+                    changed = self.store.apply(obj)
+                    changed |= self.store.delete(placeholder_key(key_of(obj)))
             elif kind == "DELETED":
                 changed = self.store.delete(key_of(obj))
+                changed |= self.store.delete(placeholder_key(key_of(obj)))
             else:
                 log.debug("%r: ignoring event type %s", self, kind)
                 return new_rv
         except Exception:  # one object's content must never end the watch
-            self.rejected += 1
+            self.rejections[APPLY_FAILED] += 1
             log.exception("%r: could not apply a %s event; skipped", self, kind)
             return new_rv
         if changed:

@@ -234,6 +234,13 @@ def _parser() -> argparse.ArgumentParser:
         default=270.0,
         help="seconds to wait for Envoy's connections to close (default: %(default)s)",
     )
+    drain.add_argument(
+        "--min-drain",
+        type=float,
+        default=10.0,
+        help="seconds Envoy keeps accepting new connections once draining, while the Pod's "
+        "endpoint is taken out of every load balancer (default: %(default)s)",
+    )
 
     cg = sub.add_parser("certgen", help="generate the CA and certificates for secure xDS")
     cg.add_argument(
@@ -462,7 +469,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "envoy-drain":
         from gateway_contour import envoy_drain
 
-        drain_opts = envoy_drain.DrainOptions(admin_url=args.admin_url, timeout=args.timeout)
+        drain_opts = envoy_drain.DrainOptions(
+            admin_url=args.admin_url, timeout=args.timeout, min_drain=args.min_drain
+        )
         asyncio.run(envoy_drain.serve(drain_opts, args.address, args.port))
         return 0
     if args.command == "certgen":

@@ -10,7 +10,13 @@ of its own). SIGTERM starts the drain, through Envoy's admin on loopback:
 2. `POST /drain_listeners?graceful`: HTTP/1 responses say `Connection: close` and HTTP/2
    connections get a GOAWAY, over Envoy's --drain-time-s; then the listeners close;
 3. wait until no downstream connection is open on Envoy's listeners (the ready listener's
-   probes and the admin are not counted), or until `timeout` passes.
+   probes and the admin are not counted), but at least `min_drain` (10 s by default), or
+   until `timeout` passes. The minimum is for what does not use connections that are
+   already open: the Pod's endpoint leaves the Service's EndpointSlice when the Pod starts
+   terminating, yet every node's kube-proxy (or a cloud load balancer) takes a moment to
+   stop sending new connections here. A client making a new connection per request keeps
+   none open, so without the minimum Envoy would stop while they still arrive (the node
+   tier's DaemonSet roll: 32 refused connections of 231 without it).
 
 `/shutdown` answers once the drain is done, so the Envoy container's preStop hook returns
 and only then does the kubelet send Envoy SIGTERM. The sidecar itself exits once Envoy's
@@ -47,6 +53,7 @@ log = logging.getLogger(__name__)
 
 DRAIN_PORT = 8090
 DEFAULT_TIMEOUT = 270.0  # seconds; the Pod's terminationGracePeriodSeconds is larger
+DEFAULT_MIN_DRAIN = 10.0  # seconds Envoy keeps accepting while endpoints propagate
 _ADMIN_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 _NOT_COUNTED = ("listener.admin.", f"listener.{READY_LISTENER}.")
 
@@ -55,6 +62,7 @@ _NOT_COUNTED = ("listener.admin.", f"listener.{READY_LISTENER}.")
 class DrainOptions:
     admin_url: str = "http://127.0.0.1:9001"
     timeout: float = DEFAULT_TIMEOUT  # bound on waiting for connections to close
+    min_drain: float = DEFAULT_MIN_DRAIN  # the drain lasts at least this (capped by timeout)
     poll_interval: float = 1.0  # between reads of Envoy's connection counts
 
 
@@ -115,14 +123,20 @@ class Drainer:
                 log.warning("envoy admin %s does not answer: nothing to drain", path)
                 return "envoy unreachable"
         log.info("draining envoy (at most %.0f s)", self.opts.timeout)
-        deadline = time.monotonic() + self.opts.timeout
-        while (active := await self.open_connections()) != 0:
+        start = time.monotonic()
+        deadline = start + self.opts.timeout
+        earliest = start + min(self.opts.min_drain, self.opts.timeout)
+        while True:
+            active = await self.open_connections()
             if active is None:
                 return "envoy unreachable"
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if active == 0 and now >= earliest:
+                break
+            if now >= deadline:
                 log.warning("drain bound passed with %d connections open", active)
                 return "timed out"
-            await asyncio.sleep(self.opts.poll_interval)
+            await asyncio.sleep(min(self.opts.poll_interval, max(earliest - now, 0.05)))
         log.info("envoy drained")
         return "drained"
 

@@ -119,7 +119,7 @@ async def test_ready_listener_serves_readiness_and_nothing_else(pod_envoy: PodEn
 
 
 async def test_liveness_answers_while_envoy_waits_for_its_configuration(
-    pod_envoy: PodEnvoy, sidecars: Callable[[PodEnvoy, float], Awaitable[Sidecar]]
+    pod_envoy: PodEnvoy, sidecars: Callable[..., Awaitable[Sidecar]]
 ) -> None:
     sidecar = await sidecars(pod_envoy, 600)
     # the ADS server sends nothing yet: not ready, and still alive
@@ -196,11 +196,11 @@ class Sidecar:
 
 
 @pytest.fixture
-def sidecars(tmp_path: Path) -> Iterator[Callable[[PodEnvoy, float], Awaitable[Sidecar]]]:
+def sidecars(tmp_path: Path) -> Iterator[Callable[..., Awaitable[Sidecar]]]:
     """Factory: a running `gateway-contour envoy-drain` for an Envoy, with its bound."""
     started: list[subprocess.Popen[bytes]] = []
 
-    async def start(pod: PodEnvoy, timeout: float) -> Sidecar:
+    async def start(pod: PodEnvoy, timeout: float, min_drain: float = 0) -> Sidecar:
         port = free_port()
         log_path = tmp_path / f"drain-{len(started)}.log"
         with log_path.open("wb") as log:
@@ -209,7 +209,7 @@ def sidecars(tmp_path: Path) -> Iterator[Callable[[PodEnvoy, float], Awaitable[S
                     *(sys.executable, "-m", "gateway_contour.cli", "envoy-drain"),
                     *("--address", "127.0.0.1", "--port", str(port)),
                     *("--admin-url", f"http://127.0.0.1:{pod.admin_port}"),
-                    *("--timeout", str(timeout)),
+                    *("--timeout", str(timeout), "--min-drain", str(min_drain)),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -244,7 +244,7 @@ async def served(pod: PodEnvoy) -> http.client.HTTPConnection:
 
 
 async def test_shutdown_waits_for_the_open_connection(
-    pod_envoy: PodEnvoy, sidecars: Callable[[PodEnvoy, float], Awaitable[Sidecar]]
+    pod_envoy: PodEnvoy, sidecars: Callable[..., Awaitable[Sidecar]]
 ) -> None:
     conn = await served(pod_envoy)
     sidecar = await sidecars(pod_envoy, 600)
@@ -271,7 +271,7 @@ async def test_shutdown_waits_for_the_open_connection(
 
 
 async def test_shutdown_is_bounded(
-    pod_envoy: PodEnvoy, sidecars: Callable[[PodEnvoy, float], Awaitable[Sidecar]]
+    pod_envoy: PodEnvoy, sidecars: Callable[..., Awaitable[Sidecar]]
 ) -> None:
     conn = await served(pod_envoy)
     sidecar = await sidecars(pod_envoy, 1)
@@ -282,7 +282,7 @@ async def test_shutdown_is_bounded(
 
 
 async def test_shutdown_without_connections_returns_at_once(
-    pod_envoy: PodEnvoy, sidecars: Callable[[PodEnvoy, float], Awaitable[Sidecar]]
+    pod_envoy: PodEnvoy, sidecars: Callable[..., Awaitable[Sidecar]]
 ) -> None:
     pod_envoy.cache.mark_ready()
     await eventually(lambda: pod_envoy.ready(), lambda r: r[0] == 200)
@@ -291,3 +291,24 @@ async def test_shutdown_without_connections_returns_at_once(
     await sidecar.terminated()
     assert sidecar.answers == [b"drained\n"]
     assert (await pod_envoy.ready())[0] == 503
+
+
+async def test_a_draining_envoy_accepts_new_connections_for_the_minimum(
+    pod_envoy: PodEnvoy, sidecars: Callable[..., Awaitable[Sidecar]]
+) -> None:
+    # while the Pod's endpoint is being taken out of kube-proxy's rules, new connections
+    # still arrive: with none open, the drain must not end before the minimum
+    pod_envoy.cache.mark_ready()
+    await eventually(
+        lambda: arequest("127.0.0.1", pod_envoy.listen_port), lambda r: r.status == 200
+    )
+    sidecar = await sidecars(pod_envoy, 600, min_drain=8)
+    hook = sidecar.pre_stop()
+    sidecar.process.send_signal(signal.SIGTERM)
+    await eventually(sidecar.log, lambda text: "draining envoy" in text)
+    await eventually(lambda: connections(pod_envoy), lambda n: n == 0)
+    answer = await asyncio.to_thread(request, "127.0.0.1", pod_envoy.listen_port)
+    assert answer.status == 200  # a new connection, served while draining
+    assert sidecar.answers == []  # no connection open, yet the minimum has not passed
+    await asyncio.to_thread(hook.join, 30)
+    assert sidecar.answers == [b"drained\n"]

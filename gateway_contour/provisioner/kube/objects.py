@@ -53,6 +53,7 @@ BOOTSTRAP_FILE = f"{CONFIG_DIR}/envoy.json"
 ENVOY_ADMIN_PORT = 9001
 READY_PORT = 8002  # the bootstrap's listener serving /ready (Contour's)
 DRAIN_PORT = 8090  # the envoy-drain sidecar: /shutdown, /healthz
+MIN_DRAIN = 10  # seconds a terminating Envoy keeps accepting (envoy_drain.py says why)
 NONROOT = 65532  # the user of our images (hack/image/build.py), distroless nonroot
 DRAIN_MARGIN = 30  # seconds of grace past the drain bound: Envoy exits on SIGTERM
 CONTROLLER_IMAGE = "ghcr.io/gateway-contour/gateway-contour:latest"
@@ -230,6 +231,8 @@ def _drain_sidecar(spec: FleetSpec, controller: ControllerEndpoint) -> Obj:
             f"http://127.0.0.1:{ENVOY_ADMIN_PORT}",
             "--timeout",
             str(spec.params.drain_timeout),
+            "--min-drain",
+            str(min(spec.params.drain_timeout, MIN_DRAIN)),
         ],
         "ports": [{"name": "drain", "containerPort": DRAIN_PORT, "protocol": "TCP"}],
         "securityContext": _restricted(),

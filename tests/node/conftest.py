@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +103,31 @@ def node(request: pytest.FixtureRequest) -> Iterator[NodeCluster]:
             print(f"node: kept {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def installed(node: NodeCluster, tmp_path_factory: pytest.TempPathFactory) -> NodeCluster:
+    """The node with README's install done, once per session (tests/node/install.py)."""
+    from tests.node.install import install  # it imports NodeCluster from here
+
+    install(node, tmp_path_factory.mktemp("install"))
+    return node
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test of the installed node shows the controllers' last log lines."""
+    report = yield
+    installed = getattr(item, "funcargs", {}).get("installed")
+    if report.failed and call.when == "call" and isinstance(installed, NodeCluster):
+        try:
+            logs = installed.node.kubectl(
+                "-n", "gateway-contour", "logs", "--prefix", "--tail=200",
+                "-l", "app.kubernetes.io/name=gateway-contour",
+            )  # fmt: skip
+        except RuntimeError as error:
+            logs = str(error)
+        report.sections.append(("controller logs", logs))
+    return report

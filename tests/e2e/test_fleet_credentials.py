@@ -36,6 +36,8 @@ async def first_answer(
     *,
     credentials: grpc.ChannelCredentials | None = None,
     metadata: Sequence[tuple[str, str]] | None = None,
+    host: str = "127.0.0.1",
+    server_name: str = "gateway-contour",
 ) -> tuple[str, bytes]:
     """("ok", the first response's bytes), else the gRPC code name and the bytes received
     before it, for one ADS stream opened with `request` (SotW or Delta, by its type), in
@@ -46,9 +48,9 @@ async def first_answer(
         if delta
         else discovery_pb2.DiscoveryResponse.FromString
     )
-    target = f"127.0.0.1:{port}"
+    target = f"{host}:{port}"
     options = [
-        ("grpc.ssl_target_name_override", "gateway-contour"),
+        ("grpc.ssl_target_name_override", server_name),
         ("grpc.use_local_subchannel_pool", 1),
     ]
     channel = (

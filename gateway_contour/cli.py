@@ -13,10 +13,12 @@ from pathlib import Path
 
 import anyio
 
+from gateway_contour.certs.rotation import DEFAULT_GRACE
 from gateway_contour.envoy.bootstrap import BootstrapOptions, XdsClientTLS, write_bootstrap
 from gateway_contour.gcpolicy import GCWatch
 from gateway_contour.migrate import command as migrate_command
 from gateway_contour.translate.options import TranslateOptions
+from gateway_contour.xds.limits import DEFAULT_MAX_STREAMS
 
 QUICKSTART_DIR = Path("manifests/examples/quickstart")
 
@@ -184,6 +186,21 @@ def _parser() -> argparse.ArgumentParser:
         "(certgen's envoy-ca: tls.crt, tls.key, ca.crt); a stream is served only the fleet "
         "its client certificate names, and --provision kubernetes signs one per fleet "
         "(instead of copying --envoy-cert-dir)",
+    )
+    serve.add_argument(
+        "--ca-rotation-grace",
+        type=float,
+        default=DEFAULT_GRACE,
+        metavar="SECONDS",
+        help="a rotated client CA (ca.crt, the Envoy CA) stays trusted this long (default: "
+        "%(default)s: the kubelet's Secret sync and Envoy's reconnects, several times over)",
+    )
+    serve.add_argument(
+        "--xds-max-streams",
+        type=int,
+        default=DEFAULT_MAX_STREAMS,
+        help="ADS streams held at once; more are refused (RESOURCE_EXHAUSTED). N Envoys "
+        "hold N, 2N while rolling (default: %(default)s)",
     )
     serve.add_argument(
         "--metrics-address", default="0.0.0.0:8000", help="/metrics, /healthz, /readyz"
@@ -422,6 +439,8 @@ def _serve(args: argparse.Namespace) -> int:
         xds_cert_dir=args.xds_cert_dir,
         xds_ca=args.xds_ca,
         envoy_ca_dir=args.envoy_ca_dir,
+        ca_rotation_grace=args.ca_rotation_grace,
+        xds_max_streams=args.xds_max_streams,
         metrics_address=args.metrics_address or None,
         debug_address=args.debug_address or None,
         ingress_class_names=_ingress_classes(args),

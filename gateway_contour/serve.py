@@ -18,6 +18,7 @@ import anyio
 
 from gateway_contour.certs import CERT_FILE
 from gateway_contour.certs.fleet import FleetCertificates
+from gateway_contour.certs.rotation import DEFAULT_GRACE
 from gateway_contour.debounce import Debouncer
 from gateway_contour.envoy.bootstrap import XdsClientTLS
 from gateway_contour.ir.model import IR
@@ -48,6 +49,7 @@ from gateway_contour.store.store import Store
 from gateway_contour.translate import TranslateOptions
 from gateway_contour.xds.cache import SnapshotCache
 from gateway_contour.xds.fleet_tokens import FleetTokens
+from gateway_contour.xds.limits import DEFAULT_MAX_STREAMS, StreamSlots
 from gateway_contour.xds.server import XdsServer
 from gateway_contour.xds.tls import ServerTLS
 
@@ -90,6 +92,9 @@ class ServeConfig:
     envoy_ca_dir: Path | None = None
     # how often the Envoy CA is looked at: a changed one is applied to every fleet at once
     envoy_ca_check_interval: float = 30.0
+    # seconds a rotated-out client CA (ca.crt, or the Envoy CA) is still trusted
+    ca_rotation_grace: float = DEFAULT_GRACE
+    xds_max_streams: int = DEFAULT_MAX_STREAMS  # ADS streams held at once (xds/limits.py)
     metrics_address: str | None = None  # "host:port": /metrics, /healthz, /readyz
     debug_address: str | None = None  # "host:port": /debug/ir, /debug/xds (and health)
     drain_timeout: float = 10.0  # provision "host": bound on the graceful Envoy drain
@@ -260,10 +265,18 @@ class ServeMode:
         # with host provisioning every Envoy is ours: each must show its fleet's token
         tokens = FleetTokens() if cfg.provision == "host" else None
         envoy_ca = (cfg.envoy_ca_dir / CERT_FILE,) if cfg.envoy_ca_dir else ()
-        fleet_certificates = FleetCertificates(envoy_ca[0]) if envoy_ca else None
-        server = XdsServer(self.cache, tokens=tokens, fleet_certificates=fleet_certificates)
+        grace = cfg.ca_rotation_grace
+        fleet_certificates = FleetCertificates(envoy_ca[0], grace) if envoy_ca else None
+        server = XdsServer(
+            self.cache,
+            tokens=tokens,
+            fleet_certificates=fleet_certificates,
+            slots=StreamSlots(max_streams=cfg.xds_max_streams),
+        )
         tls = (
-            ServerTLS.from_dir(cfg.xds_cert_dir, cfg.xds_ca, extra_ca_files=envoy_ca)
+            ServerTLS.from_dir(
+                cfg.xds_cert_dir, cfg.xds_ca, extra_ca_files=envoy_ca, ca_grace=grace
+            )
             if cfg.xds_cert_dir
             else None
         )

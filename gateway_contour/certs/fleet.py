@@ -39,6 +39,7 @@ from gateway_contour.certs.authority import (
     key_matches,
 )
 from gateway_contour.certs.bundle import load_tls_dir, write_tls_dir
+from gateway_contour.certs.rotation import DEFAULT_GRACE, RotatingTrust
 
 log = logging.getLogger("gateway_contour.certs")
 
@@ -155,28 +156,32 @@ def write_fleet_dir(ca_dir: Path, fleet: str, directory: Path, days: int) -> Pat
 class FleetCertificates:
     """The ADS server's check: the peer certificate (gRPC's auth context) names the fleet the
     stream asks for, and the Envoy CA in `ca_file` issued it. The file is reread when it
-    changes (a rotated Secret volume) and the last good CA kept when it cannot be read."""
+    changes (a rotated Secret volume) and the last good CA kept when it cannot be read; a
+    rotated-out CA is still trusted for `grace` seconds (certs/rotation.py)."""
 
-    def __init__(self, ca_file: Path) -> None:
+    def __init__(self, ca_file: Path, grace: float = DEFAULT_GRACE) -> None:
         self.ca_file = ca_file
         self._lock = threading.Lock()
-        self._ca = ca_file.read_bytes()
-        x509.load_pem_x509_certificate(self._ca)  # refuse to start on a broken CA
+        ca = ca_file.read_bytes()
+        x509.load_pem_x509_certificate(ca)  # refuse to start on a broken CA
+        self.trust = RotatingTrust(ca, grace=grace, what=f"Envoy CA {ca_file}")
 
-    def _current_ca(self) -> bytes:
+    def _trusted_cas(self) -> list[bytes]:
         with self._lock:
             try:
                 data = self.ca_file.read_bytes()
-                if data != self._ca:
+                if data != self.trust.current:
                     x509.load_pem_x509_certificate(data)
-                    self._ca = data
+                    self.trust.rotate(data)
             except (OSError, ValueError) as err:
                 log.warning("Envoy CA %s unusable, keeping the previous one: %s", self.ca_file, err)
-            return self._ca
+            return self.trust.trusted()
 
     def permits(self, fleet: str, auth_context: dict[str, list[bytes]]) -> bool:
         peer = auth_context.get("x509_pem_cert") or []
-        named = fleet_of(peer[0], self._current_ca()) if len(peer) == 1 else None
+        named = None
+        if len(peer) == 1:
+            named = next(filter(None, (fleet_of(peer[0], ca) for ca in self._trusted_cas())), None)
         if named != fleet:
             shown = repr(named) if named is not None else "none (or not our Envoy CA's)"
             log.warning("xDS client certificate of fleet %s asks for fleet %r", shown, fleet)

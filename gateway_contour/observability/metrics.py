@@ -11,7 +11,8 @@ Series (prefix `gateway_contour_`): `ready`; `rebuilds_total`, `rebuild_failures
 (objects a provider could not take: reason `too_deep`, `apply_failed`);
 `xds_connected_clients{fleet, protocol}`, `xds_pushes_total`, `xds_requests_total`,
 `xds_acks_total`, `xds_nacks_total{type}`, `xds_streams_refused_total{reason}` (`bounds`: a
-request over a bound; `credentials`: no credential for the fleet named),
+request over a bound; `credentials`: no credential for the fleet named; `limit`: too many
+streams open),
 `xds_certificate_reloads_total` (with mTLS); `status_writes_total`,
 `status_write_conflicts_total`, `status_write_failures_total`, `status_writes_skipped_total`
 (serve mode, once the writer exists).
@@ -128,11 +129,12 @@ def _xds(server: XdsServer) -> Iterator[Metric]:
     refused = CounterMetricFamily(
         f"{PREFIX}_xds_streams_refused",
         "ADS streams refused, by reason (bounds: a request over a bound; credentials: none for "
-        "the fleet named)",
+        "the fleet named; limit: too many streams open)",
         labels=["reason"],
     )
     refused.add_metric(["bounds"], stats.streams_refused)
     refused.add_metric(["credentials"], stats.streams_denied)
+    refused.add_metric(["limit"], stats.streams_over_limit)
     yield refused
     if server.certificates is not None:
         yield _counter(

@@ -5,7 +5,8 @@ World, sotw.py) and DeltaAggregatedResources (incremental, delta.py). Secrets tr
 same stream like any other type (SDS over ADS). The fleet of a stream is `node.cluster` of
 its first request (Envoy sets the node on the first message only); with `tokens` (host
 mode) and/or `fleet_certificates` (per-fleet client certificates, certs/fleet.py) a stream
-is served only the fleet its credential names.
+is served only the fleet its credential names. How many streams are held at once is
+bounded (limits.py): one past the bound is refused with RESOURCE_EXHAUSTED.
 
 Responses are pre-encoded bytes (see wire.py), so the method handlers are registered with
 an identity response serializer instead of the generated servicer.
@@ -35,6 +36,7 @@ from gateway_contour.certs.fleet import FleetCertificates
 from gateway_contour.xds.cache import SnapshotCache
 from gateway_contour.xds.delta import DeltaStream
 from gateway_contour.xds.fleet_tokens import FleetTokens
+from gateway_contour.xds.limits import StreamSlots
 from gateway_contour.xds.sotw import SotwStream
 from gateway_contour.xds.stats import XdsStats
 from gateway_contour.xds.stream import AdsStream
@@ -48,6 +50,8 @@ DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024 * 1024  # sent: above Envoy's side (boots
 # Delta one with their versions); a larger one is refused by gRPC (RESOURCE_EXHAUSTED)
 # before it is decoded
 MAX_RECEIVE_BYTES = 4 * 1024 * 1024
+MAX_STREAMS_PER_CONNECTION = 16  # HTTP/2 streams one connection may open (Envoy: one)
+MAX_CONNECTION_IDLE_MS = 120_000  # a connection with no stream this long is closed
 
 
 def _identity(payload: bytes) -> bytes:
@@ -65,6 +69,7 @@ class XdsServer:
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         tokens: FleetTokens | None = None,
         fleet_certificates: FleetCertificates | None = None,
+        slots: StreamSlots | None = None,
     ) -> None:
         self.cache = cache
         # with tokens, a stream is served only the fleet whose token it presents; with
@@ -75,6 +80,7 @@ class XdsServer:
         self._max_message_bytes = max_message_bytes
         self._server: grpc.aio.Server | None = None
         self._streams: dict[int, AdsStream] = {}
+        self.slots = slots if slots is not None else StreamSlots()
         self.port = 0
         self.certificates: CertificateFiles | None = None  # with mTLS: what is served now
 
@@ -110,6 +116,11 @@ class XdsServer:
                 ("grpc.keepalive_timeout_ms", 10_000),
                 ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
                 ("grpc.keepalive_permit_without_calls", 1),
+                # bounds per connection; the streams overall are bounded by self.slots.
+                # No max connection age: it would end Envoy's stream (and resend every
+                # resource) on a timer; keepalive finds the dead peers
+                ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
+                ("grpc.max_connection_idle_ms", MAX_CONNECTION_IDLE_MS),
                 *options,
             ]
         )
@@ -166,6 +177,14 @@ class XdsServer:
         return authorize
 
     async def _serve(self, stream: AdsStream, requests: AsyncIterator[Any], context: Any) -> None:
+        peer = context.peer()
+        refusal = self.slots.take(peer)
+        if refusal is not None:
+            self.stats.streams_over_limit += 1
+            self.stats.notify()
+            log.warning("%s stream from %s refused: %s", stream.protocol, peer, refusal)
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, refusal)
+            return
         stream.authorize = self._authorizer(context)
         self._streams[stream.id] = stream
         try:
@@ -175,3 +194,4 @@ class XdsServer:
             raise
         finally:
             del self._streams[stream.id]
+            self.slots.give(peer)

@@ -41,6 +41,7 @@ class XdsStats:
     streams_opened: int = 0
     streams_denied: int = 0  # refused: no credential for the fleet they named
     streams_refused: int = 0  # aborted: a request over a bound (size, names)
+    streams_over_limit: int = 0  # refused: too many streams open (limits.py)
     streams_closed: int = 0
     nacks_by_type: dict[str, int] = field(default_factory=dict)  # type_url -> NACKs
     recent_nacks: deque[NackEvent] = field(default_factory=lambda: deque(maxlen=100))

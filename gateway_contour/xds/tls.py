@@ -11,6 +11,11 @@ seen too (a Secret volume swaps a symlink; `certs.write_tls_dir` renames). A set
 does not match its certificate (caught mid-rotation) or that cannot be read is skipped,
 once, and the previous one keeps serving; open streams are never dropped, new connections
 get the new certificates.
+
+A rotated CA does not cut off the Envoys whose certificates the old one signed: it stays
+trusted `ca_grace` seconds after the rotation is noticed (certs/rotation.py), then a new
+configuration without it is served (gRPC asks before each handshake, so the drop is taken
+at the first new connection after the grace period).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import grpc
 
 from gateway_contour.certs import CA_FILE, CERT_FILE, KEY_FILE
 from gateway_contour.certs.authority import key_matches
+from gateway_contour.certs.rotation import DEFAULT_GRACE, RotatingTrust
 
 log = logging.getLogger("gateway_contour.xds")
 
@@ -37,6 +43,7 @@ class ServerTLS:
     ca_file: Path
     require_client_cert: bool = True
     extra_ca_files: tuple[Path, ...] = ()
+    ca_grace: float = DEFAULT_GRACE  # seconds a rotated-out CA is still trusted
 
     @classmethod
     def from_dir(
@@ -45,6 +52,7 @@ class ServerTLS:
         ca_file: Path | None = None,
         require_client_cert: bool = True,
         extra_ca_files: tuple[Path, ...] = (),
+        ca_grace: float = DEFAULT_GRACE,
     ) -> ServerTLS:
         """tls.crt / tls.key / ca.crt of `directory` (a mounted Secret or certgen output);
         `ca_file` overrides the CA that client certificates must chain to."""
@@ -54,6 +62,7 @@ class ServerTLS:
             ca_file if ca_file is not None else directory / CA_FILE,
             require_client_cert,
             extra_ca_files,
+            ca_grace,
         )
 
 
@@ -65,15 +74,15 @@ class CertificateFiles:
         self.reloads = 0  # configurations taken after the first (a figure for tests, metrics)
         self._lock = threading.Lock()  # gRPC calls `fetch` from its own threads
         contents = self._read()
-        loaded = self._configuration(contents) if contents is not None else None
-        if contents is None or loaded is None:
+        if contents is None or not self._usable(contents):
             raise ValueError(
                 f"xDS TLS: cannot use {tls.cert_file} / {tls.key_file} / {tls.ca_file}: "
                 "unreadable, or the key does not match the certificate"
             )
         self._contents: Contents = contents
         self._rejected: Contents | None = None
-        self.current = loaded
+        self.trust = RotatingTrust(contents[2], grace=tls.ca_grace, what="xDS client CA")
+        self.current = self._configuration(contents)
 
     def _read(self) -> Contents | None:
         try:
@@ -86,20 +95,32 @@ class CertificateFiles:
             log.warning("xDS TLS: cannot read the certificate files: %s", err)
             return None
 
-    def _configuration(self, contents: Contents) -> grpc.ServerCertificateConfiguration | None:
+    @staticmethod
+    def _usable(contents: Contents) -> bool:
         cert, key, ca = contents
-        if not key_matches(cert, key) or b"-----BEGIN CERTIFICATE-----" not in ca:
-            return None
-        return grpc.ssl_server_certificate_configuration([(key, cert)], root_certificates=ca)
+        return key_matches(cert, key) and b"-----BEGIN CERTIFICATE-----" in ca
+
+    def _configuration(self, contents: Contents) -> grpc.ServerCertificateConfiguration:
+        """The files' certificate and key, trusting the current CA (and the previous one
+        during its grace period)."""
+        cert, key, _ = contents
+        roots = b"\n".join(self.trust.trusted())
+        return grpc.ssl_server_certificate_configuration([(key, cert)], root_certificates=roots)
 
     def fetch(self) -> grpc.ServerCertificateConfiguration | None:
-        """gRPC's fetcher: a new configuration when the files changed, else None."""
+        """gRPC's fetcher: a new configuration when the files changed or the previous CA's
+        grace period ended, else None."""
         with self._lock:
             contents = self._read()
-            if contents is None or contents in (self._contents, self._rejected):
+            expired = self.trust.expire()
+            if contents is None or contents == self._rejected:
+                contents = self._contents if expired else None
+            if contents is None or (contents == self._contents and not expired):
                 return None
-            loaded = self._configuration(contents)
-            if loaded is None:
+            if contents == self._contents:  # the same files, without the previous CA
+                self.current = self._configuration(contents)
+                return self.current
+            if not self._usable(contents):
                 self._rejected = contents  # said once; looked at again when they change
                 log.warning(
                     "xDS TLS: %s: the key does not match the certificate, or no CA "
@@ -107,8 +128,9 @@ class CertificateFiles:
                     self.tls.cert_file.parent,
                 )
                 return None
+            self.trust.rotate(contents[2])
             self._contents = contents
-            self.current = loaded
+            self.current = loaded = self._configuration(contents)
             self.reloads += 1
             log.info("xDS TLS: certificates reloaded from %s", self.tls.cert_file.parent)
             return loaded

@@ -92,7 +92,7 @@ def test_the_issuer_keeps_a_certificate_until_a_third_of_it_is_left() -> None:
 def test_the_server_check_admits_a_certificate_only_for_its_fleet(tmp_path: Path) -> None:
     bundle = certs.generate_xds_certificates()
     ca_dir = certs.write_envoy_ca_dir(bundle, tmp_path)
-    check = FleetCertificates(ca_dir / certs.CERT_FILE)
+    check = FleetCertificates(ca_dir / certs.CERT_FILE, grace=0)  # the grace: below
     cert_a = issue_fleet_certificate(bundle.envoy_ca, A)[0]
 
     def peer(pem: bytes) -> dict[str, list[bytes]]:
@@ -107,12 +107,26 @@ def test_the_server_check_admits_a_certificate_only_for_its_fleet(tmp_path: Path
     stranger = certs.generate_xds_certificates().envoy_ca
     assert not check.permits(A, peer(issue_fleet_certificate(stranger, A)[0]))
 
-    # the CA file rotates under the server: the old CA's certificates stop opening streams
+    # the CA file rotates under the server: with no grace period the old CA's certificates
+    # stop opening streams at once
     (ca_dir / certs.CERT_FILE).write_bytes(stranger.cert_pem)
     assert not check.permits(A, peer(cert_a))
     assert check.permits(A, peer(issue_fleet_certificate(stranger, A)[0]))
     (ca_dir / certs.CERT_FILE).write_bytes(b"half written")  # kept: the last good CA
     assert check.permits(A, peer(issue_fleet_certificate(stranger, A)[0]))
+
+
+def test_the_server_check_admits_the_previous_ca_during_the_grace(tmp_path: Path) -> None:
+    bundle = certs.generate_xds_certificates()
+    ca_file = certs.write_envoy_ca_dir(bundle, tmp_path) / certs.CERT_FILE
+    check = FleetCertificates(ca_file, grace=3600)
+    old = {"x509_pem_cert": [issue_fleet_certificate(bundle.envoy_ca, A)[0]]}
+    rotated = certs.generate_xds_certificates().envoy_ca
+    ca_file.write_bytes(rotated.cert_pem)
+    assert check.permits(A, old)  # still trusted: within the grace period
+    assert not check.permits(B, old)  # and still only for its own fleet
+    assert check.permits(A, {"x509_pem_cert": [issue_fleet_certificate(rotated, A)[0]]})
+    assert check.trust.in_grace
 
 
 def spec(fleet: str) -> FleetSpec:

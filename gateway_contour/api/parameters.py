@@ -3,8 +3,10 @@ provisioned in Kubernetes.
 
 A GatewayClass points at one with `spec.parametersRef` (group gateway-contour.dev, kind
 ContourDeployment, a namespace and a name); every Gateway of that class gets its Envoy
-workload, Service and ServiceAccount shaped by it. Named after Contour's kind of the same
-role, but a smaller shape of our own:
+workload, Service and ServiceAccount shaped by it. A Gateway may name one in its own
+namespace with `spec.infrastructure.parametersRef` (group and kind, a name); it then replaces
+the class's for that Gateway (api/contour_deployment.py reads both). Named after Contour's
+kind of the same role, but a smaller shape of our own:
 
     spec:
       envoy:

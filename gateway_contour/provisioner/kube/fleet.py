@@ -1,10 +1,13 @@
 """Kubernetes provisioning on each rebuild: the Envoy fleet of every Gateway of our classes.
 
 `KubeFleet.reconcile(snapshot, ir)` renders each Gateway's objects (objects.py) with its
-class's parameters and applies those whose rendering changed since the last apply (a
-digest per Gateway: an unchanged world costs no request). A fleet whose workload type
-changed loses the workload of the other kind. A Gateway that left our classes loses its
-objects; a deleted Gateway's objects go by the garbage collector (owner references).
+own ContourDeployment (spec.infrastructure.parametersRef) when it names a usable one, else
+its class's parameters (a Gateway's replaces the class's entirely, no field is merged), and
+applies those whose rendering changed since the last apply (a digest per Gateway: an
+unchanged world costs no request; a changed ContourDeployment is a changed rendering). A
+fleet whose workload type changed loses the workload of the other kind. A Gateway that left
+our classes loses its objects; a deleted Gateway's objects go by the garbage collector
+(owner references).
 
 `amend_report` puts each Gateway's Service addresses into its desired status: the load
 balancer's ingress addresses when there are any, else the cluster IP. A Gateway whose
@@ -12,7 +15,9 @@ Service has no address yet is not Programmed (AddressNotAssigned), nor one whose
 are all stuck (NoResources: an image that cannot be pulled, a crash loop; health.py). A
 GatewayClass whose parametersRef cannot be used is not Accepted (InvalidParameters); its
 Gateways are still provisioned, with the default parameters, so a typo does not take a
-running fleet down.
+running fleet down. A Gateway whose own parametersRef cannot be used is rejected by the
+translate stage (Accepted False, InvalidParameters, translate/gatewayapi/gateway.py) and
+keeps the class's parameters here, for the same reason.
 
 The implicit Ingress/HTTPProxy fleet is implicit.py's, reconciled along (`implicit`); its
 Service's address is `implicit_status_address`.
@@ -52,7 +57,7 @@ from gateway_contour.provisioner.kube.objects import (
     secret_name,
     workload_name,
 )
-from gateway_contour.provisioner.kube.parameters import parameters_of_class
+from gateway_contour.provisioner.kube.parameters import parameters_of_class, parameters_of_gateway
 from gateway_contour.status.report import StatusReport
 from gateway_contour.store.objects import KubeObject, Snapshot
 from gateway_contour.translate.data import dicts, mapping, text
@@ -132,6 +137,8 @@ class KubeFleet:
     # Gateway "ns/name" of every Gateway of ours at the last reconcile
     wanted: set[str] = field(default_factory=set)
     _problems: dict[str, str] = field(default_factory=dict)
+    # Gateway "ns/name" -> why its own parametersRef cannot be used (logged once)
+    _gateway_problems: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.applier = Applier(self.client)
@@ -153,6 +160,7 @@ class KubeFleet:
             del self._problems[gone]
         by_name = {gw.name: gw for gw in ir.gateways} if ir is not None else {}
         out: dict[str, FleetSpec] = {}
+        gateway_problems: dict[str, str] = {}
         for gateway in snapshot.objects("Gateway"):
             class_name = text(mapping(gateway.get("spec")).get("gatewayClassName"))
             if class_name not in classes:
@@ -161,7 +169,14 @@ class KubeFleet:
             if meta.get("deletionTimestamp"):
                 continue  # going: the garbage collector takes its fleet, we must not restore it
             full = f"{meta.get('namespace', '')}/{meta['name']}"
-            params = class_params[class_name]
+            own, problem = parameters_of_gateway(gateway, snapshot)
+            params = own if own is not None else class_params[class_name]
+            if problem is not None:
+                gateway_problems[full] = problem
+                if self._gateway_problems.get(full) != problem:
+                    log.warning(
+                        "Gateway %s: %s; provisioning with its class's parameters", full, problem
+                    )
             ir_gateway = by_name.get(full)
             ir_ports: set[tuple[int, str]] = set()
             if ir_gateway is not None:
@@ -181,6 +196,7 @@ class KubeFleet:
                 annotations=annotations,
                 params=params,
             )
+        self._gateway_problems = gateway_problems
         return out
 
     def _note_problem(self, gateway_class: str, problem: str | None) -> None:

@@ -79,7 +79,9 @@ def translate_gateway_api(
             foreign.add(where)
             continue
         try:
-            gateways[where] = gateway_state(gateway_with_defaults(obj), certificates, frontend)
+            gateways[where] = gateway_state(
+                gateway_with_defaults(obj), certificates, frontend, snapshot
+            )
         except Exception as err:  # one broken object must not break the others
             log.exception("translating %s", key_of(obj))
             report.problem(str(key_of(obj)), f"internal error while translating: {err!r}")

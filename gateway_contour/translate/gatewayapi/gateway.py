@@ -11,9 +11,12 @@ sorted by Gateway API match precedence. On HTTPS, a host's `sni` is its owner li
 hostname, so the SNI picks the listener and a Host owned by another listener gets 421.
 
 Gateway-level settings: spec.addresses (IPAddress or Hostname; an empty value asks for any)
-and spec.infrastructure labels/annotations go to the ir Gateway for the provisioner; any
-infrastructure.parametersRef is InvalidParameters (we define no parameters kind), an unknown
-address type UnsupportedAddress; spec.tls.backend.clientCertificateRef becomes the fleet's
+and spec.infrastructure labels/annotations go to the ir Gateway for the provisioner; an
+infrastructure.parametersRef that cannot be used (not a gateway-contour.dev ContourDeployment
+in the Gateway's namespace, not found, a value out of range: api/contour_deployment.py) is
+InvalidParameters, and a usable one is only the provisioner's concern (it shapes the
+Gateway's fleet; host provisioning ignores it as it does the class's); an unknown address
+type UnsupportedAddress; spec.tls.backend.clientCertificateRef becomes the fleet's
 backend client certificate, spec.tls.frontend the listeners' client validation
 (`frontend_tls`). ResolvedRefs sums up the Gateway's own references and its listeners'.
 """
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway_contour.api.contour_deployment import parameters_of_gateway
 from gateway_contour.ir.model import (
     ClientValidation,
     Gateway,
@@ -36,7 +40,7 @@ from gateway_contour.ir.model import (
     TLSServer,
     VirtualHost,
 )
-from gateway_contour.store.objects import KubeObject
+from gateway_contour.store.objects import KubeObject, Snapshot
 from gateway_contour.translate.data import dicts, mapping, text
 from gateway_contour.translate.gatewayapi import conditions as c
 from gateway_contour.translate.gatewayapi.certificates import CertificateResolver
@@ -270,10 +274,14 @@ def _first(item: tuple[SortKey, Route]) -> SortKey:
 
 
 def gateway_state(
-    gateway: KubeObject, certificates: CertificateResolver, frontend: FrontendValidation
+    gateway: KubeObject,
+    certificates: CertificateResolver,
+    frontend: FrontendValidation,
+    snapshot: Snapshot,
 ) -> GatewayState:
-    """The state of one (defaulted) Gateway, with its listeners validated and the
-    certificates and client validation of its HTTPS listeners resolved."""
+    """The state of one (defaulted) Gateway, with its listeners validated, the
+    certificates and client validation of its HTTPS listeners resolved, and its own
+    parametersRef looked up in `snapshot`."""
     meta = gateway["metadata"]
     spec = gateway.get("spec") or {}
     listeners = validate_listeners(spec.get("listeners"))
@@ -301,14 +309,9 @@ def gateway_state(
     infrastructure = mapping(spec.get("infrastructure"))
     addresses, address_error = _addresses(spec.get("addresses"))
     not_accepted = address_error
-    if infrastructure.get("parametersRef") is not None:
-        # no parameters kind is defined for this controller: any reference is invalid
-        ref = mapping(infrastructure.get("parametersRef"))
-        not_accepted = (
-            c.REASON_INVALID_PARAMETERS,
-            f"infrastructure.parametersRef {text(ref.get('group'))}/{text(ref.get('kind'))} "
-            f"{text(ref.get('name'))} is not a supported parameters object",
-        )
+    _, parameters_problem = parameters_of_gateway(gateway, snapshot)
+    if parameters_problem is not None:
+        not_accepted = (c.REASON_INVALID_PARAMETERS, parameters_problem)
     return GatewayState(
         obj=gateway,
         namespace=meta["namespace"],

@@ -324,6 +324,45 @@ async def test_unusable_parameters_ref_is_a_condition_and_the_fleet_keeps_defaul
     assert deployment["spec"]["replicas"] == api.DEFAULT_REPLICAS
 
 
+async def test_a_gateways_own_parameters_ref_is_checked_and_shapes_its_fleet(env: Env) -> None:
+    ns = env.ns
+    gc = m.gateway_class(env.class_name, env.mode.config.controller_name)
+    await env.api.request("POST", m.collection_path(gc), body=gc)
+    gw = m.gateway(ns, "own", env.class_name, 8080)
+    gw["spec"]["infrastructure"] = {
+        "parametersRef": {"group": api.GROUP, "kind": api.KIND, "name": "mine"}
+    }
+    await env.api.request("POST", m.collection_path(gw), body=gw)
+
+    # not found yet: the Gateway is rejected, its fleet has the class's parameters
+    live = await env.until(
+        m.object_path(gw), lambda o: condition(o, "Accepted") == ("False", "InvalidParameters")
+    )
+    message = next(c["message"] for c in live["status"]["conditions"] if c["type"] == "Accepted")
+    assert message == (
+        f"infrastructure.parametersRef {api.GROUP}/{api.KIND} mine: {api.KIND} {ns}/mine not found"
+    )
+    await env.until(env.path(OWNED["DaemonSet"], "own"), lambda o: o is not None)
+
+    cd = {
+        "apiVersion": f"{api.GROUP}/{api.VERSION}",
+        "kind": api.KIND,
+        "metadata": {"namespace": ns, "name": "mine"},
+        "spec": {"envoy": {"workloadType": "Deployment", "replicas": 1}},
+    }
+    await env.api.request("POST", CD_PATH.format(ns=ns), body=cd)
+    await env.until(m.object_path(gw), lambda o: condition(o, "Accepted") == ("True", "Accepted"))
+    deployment_path = env.path(DEPLOYMENT, "own")
+    await env.until(deployment_path, lambda o: (o or {}).get("spec", {}).get("replicas") == 1)
+    await env.until(env.path(OWNED["DaemonSet"], "own"), lambda o: o is None)
+
+    # the Gateway's ContourDeployment changes: its fleet follows
+    await _patch_merge(
+        env.api, CD_PATH.format(ns=ns) + "/mine", {"spec": {"envoy": {"replicas": 2}}}
+    )
+    await env.until(deployment_path, lambda o: (o or {}).get("spec", {}).get("replicas") == 2)
+
+
 def ingress(ns: str, name: str, class_name: str) -> dict[str, Any]:
     backend = {"service": {"name": "app", "port": {"number": 80}}}
     return {

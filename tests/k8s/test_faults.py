@@ -495,14 +495,15 @@ async def test_apiserver_restart_under_a_running_controller_converges(
     # crashes the controller nor is forgotten: it is retried with no new event to prompt it.
     assert ctl.mode.client is not None and ctl.mode.writer is not None
     client, writer = ctl.mode.client, ctl.mode.writer
-    real_request, unreachable = client.request, [True]
+    # status PUTs go through request_bounded (their answer is the whole user object)
+    real_request, unreachable = client.request_bounded, [True]
 
     async def flaky(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
         if unreachable[0] and method == "PUT" and path.endswith("/status"):
             raise aiohttp.ClientConnectionError("injected: the API server is unreachable")
         return await real_request(method, path, *args, **kwargs)
 
-    monkeypatch.setattr(client, "request", flaky)
+    monkeypatch.setattr(client, "request_bounded", flaky)
     third = await site.create(site.route("third", "/third"))
     await eventually(lambda: ctl.value(lambda: writer.total.retryable), bool, CONVERGE)
     unreachable[0] = False

@@ -73,6 +73,8 @@ async def test_each_namespace_gets_only_its_fleets_certificate(
         xds_cert_dir=controller_dir,
         envoy_ca_dir=ca_dir,
         envoy_ca_check_interval=0.2,
+        # no grace for the rotated CA here (tests/e2e/test_xds_ca_rotation.py tests it)
+        ca_rotation_grace=0.0,
     )
     try:
         async with running(config) as mode:

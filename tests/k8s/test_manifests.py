@@ -97,7 +97,10 @@ def test_rbac_grants_what_is_needed_and_no_more(
     assert not can(kube, "create", "leases", "coordination.k8s.io", "elsewhere")
     assert not can(kube, "update", "gateways", gw, "any")  # status only
     assert not can(kube, "get", "secrets", "", "any")
-    assert not can(kube, "list", "pods")
+    # Pods: the provisioned Envoys' readiness is read by label, nothing else
+    assert can(kube, "watch", "pods")
+    assert not can(kube, "get", "pods", "", "any")
+    assert not can(kube, "delete", "pods", "", "any")
     assert not can(kube, "create", "pods", "", "any")
 
 
@@ -148,10 +151,11 @@ async def test_controller_runs_with_exactly_the_shipped_rbac(
     admin = KubeClient(kube.kubeconfig)
     try:
         async with running(config) as mode:
-            # a sanity check that the controller is not admin: its own token cannot read Pods
+            # a sanity check that the controller is not admin: its own token cannot read a
+            # Secret by name (it lists the TLS and Opaque ones only)
             as_sa = KubeClient(service_account_kubeconfig)
             with pytest.raises(ApiError) as denied:
-                await as_sa.get(f"/api/v1/namespaces/{namespace}/pods")
+                await as_sa.get(f"/api/v1/namespaces/{namespace}/secrets/anything")
             await as_sa.close()
             assert denied.value.status == 403
 

@@ -160,8 +160,9 @@ def contour_deployment_crd() -> dict[str, Any]:
                         "openAPIV3Schema": {
                             "type": "object",
                             "description": (
-                                "How the Envoy fleet of the Gateways of a GatewayClass is "
-                                "provisioned (the GatewayClass's spec.parametersRef)."
+                                "How Envoy fleets are provisioned: those of a GatewayClass's "
+                                "Gateways (its spec.parametersRef), or of one Gateway (its "
+                                "spec.infrastructure.parametersRef, same namespace)."
                             ),
                             "properties": {
                                 "apiVersion": {"type": "string"},

@@ -50,12 +50,19 @@ def test_deployment_behind_a_service_answers_from_every_ready_pod(node: NodeClus
 
     await_value("the ClusterIP answers", lambda: get(f"http://{cluster_ip}/")[0] == 200)
     answered: Counter[str] = Counter()
-    for _ in range(60):
-        status, body = get(f"http://{cluster_ip}/where")
-        assert status == 200
-        answered[json.loads(body)["backend"]] += 1
-    # kube-proxy picks an endpoint at random: 60 requests reach both ready Pods (a miss has a
-    # chance of 2^-59) and never the one that is not Ready.
+
+    def every_ready_pod_answered() -> bool:
+        # kube-proxy learns the second Pod's endpoint a little after the Pod turns Ready (the
+        # EndpointSlice controller, then kube-proxy's sync): keep asking until both have
+        # answered, counting every answer, so the never-ready Pod is caught if it ever answers.
+        for _ in range(20):
+            status, body = get(f"http://{cluster_ip}/where")
+            assert status == 200
+            answered[json.loads(body)["backend"]] += 1
+        return set(answered) >= set(ready)
+
+    await_value("both ready Pods answer through the ClusterIP", every_ready_pod_answered)
+    # kube-proxy picks an endpoint at random; the Pod that is not Ready never answers.
     assert set(answered) == set(ready), answered
 
 

@@ -125,10 +125,31 @@ def install(node: NodeCluster, workdir: Path) -> None:
     )
 
 
-def rollout_controllers(node: NodeCluster) -> None:
+def rollout_controllers(node: NodeCluster, replaced: set[str] | None = None) -> None:
+    """Wait for the controller Deployment's rollout; with `replaced` (Pod names), also until
+    none of those Pods exists any more (rollout status ends before they have terminated)."""
     node.node.kubectl(
         "-n", NAMESPACE, "rollout", "status", "deployment/gateway-contour", "--timeout=180s"
     )  # fmt: skip
+    if replaced:
+        await_value(
+            "only new controller Pods",
+            lambda: not pod_names(node, NAMESPACE, CONTROLLERS) & replaced,
+        )
+
+
+def pod_names(node: NodeCluster, namespace: str, selector: str) -> set[str]:
+    _, pods = node.cluster.request(
+        "GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector={selector}"
+    )
+    return {p["metadata"]["name"] for p in pods["items"]}
+
+
+def restart_controllers(node: NodeCluster) -> None:
+    """`kubectl rollout restart` of the controllers, waited for until no old Pod is left."""
+    before = pod_names(node, NAMESPACE, CONTROLLERS)
+    node.node.kubectl("-n", NAMESPACE, "rollout", "restart", "deployment/gateway-contour")
+    rollout_controllers(node, replaced=before)
 
 
 def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -215,3 +236,27 @@ def serve_gateway(node: NodeCluster, ns: str, name: str, host: str) -> Served:
     address = status["addresses"][0]["value"]
     backend = await_value("a 200 through the Envoy Service", lambda: answer(address, host), 60)
     return Served(ns, name, address, host, backend)
+
+
+def route_accepted(node: NodeCluster, served: Served, name: str) -> bool:
+    _, route = node.cluster.request(
+        "GET", f"{GW_API}/namespaces/{served.namespace}/httproutes/{name}"
+    )
+    parents = (route.get("status") or {}).get("parents") or []
+    return any(
+        c["type"] == "Accepted" and c["status"] == "True"
+        for p in parents
+        for c in p.get("conditions") or []
+    )
+
+
+def a_new_route_serves(node: NodeCluster, served: Served, host: str) -> None:
+    """A change made now is written to status and reaches traffic."""
+    create_route(node.cluster, served.namespace, served.gateway, host)
+    name = host.partition(".")[0]
+    try:
+        await_value(f"HTTPRoute {name} Accepted", lambda: route_accepted(node, served, name))
+    except AssertionError as error:
+        path = f"{GW_API}/namespaces/{served.namespace}/httproutes/{name}"
+        raise AssertionError(f"{error}; {node.cluster.request('GET', path)[1]}") from None
+    await_value(f"{host} answers", lambda: answer(served.address, host))

@@ -17,11 +17,12 @@ from tests.node.install import (
     GW_API,
     NAMESPACE,
     Served,
-    answer,
+    a_new_route_serves,
     condition,
     create_gateway,
-    create_route,
     gateway,
+    pod_names,
+    restart_controllers,
     rollout_controllers,
     serve_gateway,
 )
@@ -36,13 +37,6 @@ def edge(installed: NodeCluster) -> Iterator[Served]:
     yield serve_gateway(installed, fresh_namespace(installed.cluster), "edge", "edge.example")
 
 
-def pod_names(node: NodeCluster, namespace: str, selector: str) -> set[str]:
-    _, pods = node.cluster.request(
-        "GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector={selector}"
-    )
-    return {p["metadata"]["name"] for p in pods["items"]}
-
-
 def leader(node: NodeCluster) -> str:
     """The Pod holding the leader Lease (its identity is `<hostname>-<pid>`), or ''."""
     _, lease = node.cluster.request(
@@ -50,30 +44,6 @@ def leader(node: NodeCluster) -> str:
     )
     holder = str((lease.get("spec") or {}).get("holderIdentity") or "")
     return holder.rpartition("-")[0]
-
-
-def route_accepted(node: NodeCluster, served: Served, name: str) -> bool:
-    _, route = node.cluster.request(
-        "GET", f"{GW_API}/namespaces/{served.namespace}/httproutes/{name}"
-    )
-    parents = (route.get("status") or {}).get("parents") or []
-    return any(
-        c["type"] == "Accepted" and c["status"] == "True"
-        for p in parents
-        for c in p.get("conditions") or []
-    )
-
-
-def a_new_route_serves(node: NodeCluster, served: Served, host: str) -> None:
-    """A change made now is written to status and reaches traffic."""
-    create_route(node.cluster, served.namespace, served.gateway, host)
-    name = host.partition(".")[0]
-    try:
-        await_value(f"HTTPRoute {name} Accepted", lambda: route_accepted(node, served, name))
-    except AssertionError as error:
-        path = f"{GW_API}/namespaces/{served.namespace}/httproutes/{name}"
-        raise AssertionError(f"{error}; {node.cluster.request('GET', path)[1]}") from None
-    await_value(f"{host} answers", lambda: answer(served.address, host))
 
 
 def test_deleting_the_leader_pod(installed: NodeCluster, edge: Served) -> None:
@@ -114,14 +84,8 @@ def test_rolling_the_envoy_daemonset_drains_first(installed: NodeCluster, edge: 
 
 
 def test_rolling_the_controller_deployment(installed: NodeCluster, edge: Served) -> None:
-    before = pod_names(installed, NAMESPACE, CONTROLLERS)
     with Traffic(edge.address, edge.host) as traffic:
-        installed.node.kubectl("-n", NAMESPACE, "rollout", "restart", "deployment/gateway-contour")
-        rollout_controllers(installed)
-        await_value(
-            "only new controller Pods",
-            lambda: not pod_names(installed, NAMESPACE, CONTROLLERS) & before,
-        )
+        restart_controllers(installed)
         a_new_route_serves(installed, edge, f"rolled-{uuid.uuid4().hex[:6]}.example")
         traffic.more(20)
     # no window with an empty or partial configuration: no 404, no 503, nothing refused

@@ -7,9 +7,13 @@ status answers for its newest generation.
 
 Only HTTPProxy is reported so far, as Contour reports an invalid proxy: currentStatus
 "invalid", the reason as description, Valid False with one SpecError sub-condition. An
-HTTPProxy of another ingress class gets no status (it is another controller's). Gateway API
-objects get none yet: a route's status is per parent, and its parentRefs are what may have
-been cut.
+HTTPProxy of another ingress class gets no status (it is another controller's). In a
+cluster no other kind can be nested that deep: HTTPProxy is the only CRD here with
+`x-kubernetes-preserve-unknown-fields` (the pinned Gateway API CRDs have none, so the API
+server prunes every field their schemas do not name, and those schemas are a few levels
+deep), and the built-in kinds we read have fixed shapes. In standalone mode a file may hold
+anything; a deep object there is skipped with a log line and the metric, and gets no status
+(a route's status is per parent, and its parentRefs are what may have been cut).
 """
 
 from __future__ import annotations

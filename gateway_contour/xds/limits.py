@@ -13,9 +13,17 @@ The defaults are far above that: 16384 streams overall (8000 Envoys rolling at o
 from one address (Pod IPs are one Envoy each; a hostNetwork Envoy per fleet per node, and the
 host-mode Envoys of one controller on 127.0.0.1, are one per fleet).
 
-Connections without a stream are bounded in time at the gRPC server (server.py:
-`grpc.max_connection_idle_ms`), dead peers by keepalive, and streams per connection by
-`grpc.max_concurrent_streams` (Envoy opens one).
+Connections are bounded at the gRPC server (server.py). In number by
+`grpc.max_allowed_incoming_connections`, set to `max_connections`: `max_streams` plus a
+sixteenth (at least 16), so a few streams past the cap are still refused with
+RESOURCE_EXHAUSTED and counted rather than their connections closed; one more connection is
+closed once accepted. In time by `grpc.server_handshake_timeout_ms` (10 s to finish the TLS
+handshake: a peer without a trusted certificate, or one that sends nothing, holds a
+connection no longer) and `grpc.max_connection_idle_ms` (120 s without a stream). Dead peers
+by keepalive, and streams per connection by `grpc.max_concurrent_streams` (Envoy opens one).
+gRPC has no per-peer connection count, so a holder of a trusted client certificate could fill
+the connection cap with idle connections for 120 s; a peer without one must open
+`max_connections` new connections every 10 s to keep it full.
 """
 
 from __future__ import annotations
@@ -54,6 +62,11 @@ class StreamSlots:
         self.held += 1
         self.by_peer[address] = self.by_peer.get(address, 0) + 1
         return None
+
+    @property
+    def max_connections(self) -> int:
+        """Connections the gRPC server accepts at once (one per stream, plus headroom)."""
+        return self.max_streams + max(16, self.max_streams // 16)
 
     def give(self, peer: str) -> None:
         """Release the slot `take(peer)` held."""

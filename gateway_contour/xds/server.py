@@ -52,6 +52,9 @@ DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024 * 1024  # sent: above Envoy's side (boots
 MAX_RECEIVE_BYTES = 4 * 1024 * 1024
 MAX_STREAMS_PER_CONNECTION = 16  # HTTP/2 streams one connection may open (Envoy: one)
 MAX_CONNECTION_IDLE_MS = 120_000  # a connection with no stream this long is closed
+# A connection whose TLS (or HTTP/2) handshake has not finished this long is closed: a peer
+# without a trusted client certificate never gets past it, so it holds a connection 10 s.
+HANDSHAKE_TIMEOUT_MS = 10_000
 
 
 def _identity(payload: bytes) -> bytes:
@@ -70,6 +73,7 @@ class XdsServer:
         tokens: FleetTokens | None = None,
         fleet_certificates: FleetCertificates | None = None,
         slots: StreamSlots | None = None,
+        handshake_timeout_ms: int = HANDSHAKE_TIMEOUT_MS,
     ) -> None:
         self.cache = cache
         # with tokens, a stream is served only the fleet whose token it presents; with
@@ -81,6 +85,7 @@ class XdsServer:
         self._server: grpc.aio.Server | None = None
         self._streams: dict[int, AdsStream] = {}
         self.slots = slots if slots is not None else StreamSlots()
+        self.handshake_timeout_ms = handshake_timeout_ms
         self.port = 0
         self.certificates: CertificateFiles | None = None  # with mTLS: what is served now
 
@@ -121,6 +126,10 @@ class XdsServer:
                 # resource) on a timer; keepalive finds the dead peers
                 ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
                 ("grpc.max_connection_idle_ms", MAX_CONNECTION_IDLE_MS),
+                ("grpc.server_handshake_timeout_ms", self.handshake_timeout_ms),
+                # connections overall, streams or not (limits.py); one more is closed as
+                # soon as it is accepted
+                ("grpc.max_allowed_incoming_connections", self.slots.max_connections),
                 *options,
             ]
         )

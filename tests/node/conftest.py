@@ -10,106 +10,49 @@ cgroups), which CI has, and a missing piece is a failure.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support.kube_cluster import (
-    REPO,
-    ControlPlaneBinaries,
-    KubeCluster,
-    ensure_binaries,
-    gateway_api_crd_files,
-)
-from tests.support.kube_node import KubeNode, NodeNetwork
-
-IMAGES = REPO / ".cache" / "images"
-
-
-@dataclass
-class NodeCluster:
-    cluster: KubeCluster
-    node: KubeNode
-    network: NodeNetwork
-    images: dict[str, str]  # short name (controller, envoy, ...) -> image reference
-
-
-def _build(config: pytest.Config) -> ControlPlaneBinaries:
-    capture = config.pluginmanager.getplugin("capturemanager")
-    assert capture is not None
-    with capture.global_and_fixture_disabled():
-        try:
-            binaries = ensure_binaries()
-        except RuntimeError as err:
-            pytest.exit(str(err), returncode=1)
-        for argv in (
-            ["bash", "hack/build-node-extras.sh"],
-            [sys.executable, "hack/image/build.py", "--output-dir", str(IMAGES)],
-        ):
-            if subprocess.run(argv, cwd=REPO, stdout=sys.stderr, check=False).returncode:
-                pytest.exit(f"{' '.join(argv)} failed", returncode=1)
-    return binaries
-
-
-def _archive(prefix: str) -> Path:
-    found = sorted(IMAGES.glob(f"{prefix}-*.tar"))
-    if len(found) != 1:
-        pytest.exit(f"expected one {prefix}-*.tar in {IMAGES}, found {found}", returncode=1)
-    return found[0]
+from tests.node.install import CONTROLLERS, NAMESPACE, install
+from tests.support.node_cluster import NodeCluster, build_prerequisites, node_cluster
 
 
 @pytest.fixture(scope="session")
 def node(request: pytest.FixtureRequest) -> Iterator[NodeCluster]:
     if os.geteuid() != 0:
         pytest.exit("tests/node needs root (network namespaces, mounts, cgroups)", returncode=1)
-    binaries = _build(request.config)
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    assert capture is not None
+    with capture.global_and_fixture_disabled():
+        try:
+            binaries = build_prerequisites()
+        except RuntimeError as err:
+            pytest.exit(str(err), returncode=1)
     workdir = Path(tempfile.mkdtemp(prefix="gc-node-", dir="/tmp"))
-    network = NodeNetwork()
-    (workdir / "cp").mkdir()
-    cluster = KubeCluster(binaries, workdir / "cp", address=network.host_ip, with_nodes=True)
-    kube_node: KubeNode | None = None
-
-    def stop() -> None:
-        if kube_node is not None:
-            kube_node.stop()
-        cluster.stop()
-        network.down()
-
-    atexit.register(stop)
-    try:
-        network.up()
-        cluster.start()
-        cluster.install_crds(gateway_api_crd_files(binaries))
-        cluster.start_controller_manager()
-        archives = {short: _archive(short) for short in ("gateway-contour", "envoy", "coredns")}
-        kube_node = KubeNode(
-            cluster, network, workdir / "node", _archive("pause"), list(archives.values())
-        )
-        kube_node.start()
-        images = {short: kube_node.images[path][0] for short, path in archives.items()}
-        kube_node.start_cluster_dns(images["coredns"])
-        yield NodeCluster(cluster, kube_node, network, images)
-    finally:
-        stop()
-        atexit.unregister(stop)
-        if os.environ.get("KUBE_TEST_KEEP"):
-            print(f"node: kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        # an interpreter that exits without unwinding (pytest.exit) still stops the node
+        atexit.register(stack.close)
+        try:
+            yield stack.enter_context(node_cluster(binaries, workdir))
+        finally:
+            stack.close()
+            atexit.unregister(stack.close)
+            if os.environ.get("KUBE_TEST_KEEP"):
+                print(f"node: kept {workdir}", file=sys.stderr)
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def installed(node: NodeCluster, tmp_path_factory: pytest.TempPathFactory) -> NodeCluster:
     """The node with README's install done, once per session (tests/node/install.py)."""
-    from tests.node.install import install  # it imports NodeCluster from here
-
     install(node, tmp_path_factory.mktemp("install"))
     return node
 
@@ -124,8 +67,7 @@ def pytest_runtest_makereport(
     if report.failed and call.when == "call" and isinstance(installed, NodeCluster):
         try:
             logs = installed.node.kubectl(
-                "-n", "gateway-contour", "logs", "--prefix", "--tail=200",
-                "-l", "app.kubernetes.io/name=gateway-contour",
+                "-n", NAMESPACE, "logs", "--prefix", "--tail=200", "-l", CONTROLLERS,
             )  # fmt: skip
         except RuntimeError as error:
             logs = str(error)

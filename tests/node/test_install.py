@@ -6,9 +6,19 @@ an Ingress and an HTTPProxy answer through the implicit fleet's Envoy Service.""
 
 from __future__ import annotations
 
-from tests.node.conftest import NodeCluster
+import ipaddress
+
 from tests.node.install import CONTROLLERS, NAMESPACE, answer, serve_gateway
 from tests.node.objects import await_value, create, fresh_namespace, get, ready_pods
+from tests.support.kube_cluster import KubeCluster
+from tests.support.kube_node import LB_CIDR
+from tests.support.node_cluster import NodeCluster
+
+
+def load_balancer_ips(cluster: KubeCluster, namespace: str, name: str) -> list[str]:
+    _, svc = cluster.request("GET", f"/api/v1/namespaces/{namespace}/services/{name}")
+    ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return [point["ip"] for point in ingress]
 
 
 def test_install_serves_an_httproute_through_a_provisioned_envoy_pod(
@@ -22,10 +32,10 @@ def test_install_serves_an_httproute_through_a_provisioned_envoy_pod(
     envoys = ready_pods(cluster, ns, "gateway.networking.k8s.io/gateway-name=edge")
     assert [c["name"] for c in envoys[0]["spec"]["initContainers"]] == ["bootstrap"]
     _, svc = cluster.request("GET", f"/api/v1/namespaces/{ns}/services/envoy-edge")
-    assert served.address in (
-        svc["spec"]["clusterIP"],
-        *[i.get("ip") for i in (svc["status"].get("loadBalancer") or {}).get("ingress") or []],
-    )
+    # the address the load balancer stand-in gave the Envoy Service, as a cloud's would be
+    assert svc["spec"]["type"] == "LoadBalancer"
+    assert load_balancer_ips(cluster, ns, "envoy-edge") == [served.address]
+    assert ipaddress.ip_address(served.address) in ipaddress.ip_network(LB_CIDR)
     assert get(f"http://{served.address}/")[0] == 404  # no route for this host: Envoy answers
 
 
@@ -79,22 +89,21 @@ def test_ingress_and_httpproxy_answer_through_the_implicit_fleet(installed: Node
         lambda: ready_pods(cluster, "projectcontour", "gateway-contour.dev/implicit-fleet"),
         timeout=120,
     )
-    _, svc = cluster.request(
-        "GET", "/api/v1/namespaces/projectcontour/services/gateway-contour-envoy"
-    )
-    address = svc["spec"]["clusterIP"]
+    address = await_value(
+        "the implicit fleet's load balancer address",
+        lambda: load_balancer_ips(cluster, "projectcontour", "gateway-contour-envoy"),
+    )[0]
     for host in ("ingress.example", "proxy.example"):
         assert await_value(f"{host} through the implicit fleet", lambda h=host: answer(address, h))
         assert answer(address, host) == served.backend
     # the Ingress's status names the fleet's address
-    await_value(
+    legacy = f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/legacy"
+    ingress = await_value(
         "the Ingress's status address",
         lambda: (
-            cluster.request("GET", f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/legacy")[
-                1
-            ]
-            .get("status", {})
+            (cluster.request("GET", legacy)[1].get("status") or {})
             .get("loadBalancer", {})
             .get("ingress")
         ),
     )
+    assert [point.get("ip") for point in ingress] == [address]

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.node.conftest import NodeCluster
 from tests.node.install import (
     CONTROLLERS,
     GW_API,
@@ -28,6 +27,7 @@ from tests.node.install import (
 )
 from tests.node.objects import await_value, create, fresh_namespace, ready_pods
 from tests.node.traffic import Traffic
+from tests.support.node_cluster import NodeCluster
 
 ENVOYS = "gateway.networking.k8s.io/gateway-name=edge"
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from tests.node.conftest import NodeCluster
 from tests.node.objects import (
     await_value,
     create,
@@ -19,6 +18,7 @@ from tests.node.objects import (
     ready_pods,
     service,
 )
+from tests.support.node_cluster import NodeCluster
 
 
 def test_deployment_behind_a_service_answers_from_every_ready_pod(node: NodeCluster) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from gateway_contour.certs import generate_ca
 from gateway_contour.certs.fleet import fleet_of
-from tests.node.conftest import NodeCluster
 from tests.node.install import NAMESPACE, a_new_route_serves, restart_controllers, serve_gateway
 from tests.node.objects import await_value, fresh_namespace, ready_pods
 from tests.node.traffic import Traffic
+from tests.support.node_cluster import NodeCluster
 
 CA_SECRET = f"/api/v1/namespaces/{NAMESPACE}/secrets/gateway-contour-envoy-ca"
 # what the controller's Envoy-CA check, the kubelet's two Secret deliveries and a roll take

@@ -16,10 +16,10 @@ from envoy.service.discovery.v3 import discovery_pb2
 
 from gateway_contour.xds import types
 from tests.e2e.test_fleet_credentials import first_answer
-from tests.node.conftest import NodeCluster
 from tests.node.install import NAMESPACE, create_gateway, serve_gateway
 from tests.node.objects import await_value, fresh_namespace
 from tests.node.traffic import Traffic
+from tests.support.node_cluster import NodeCluster
 
 SERVER_NAME = f"{NAMESPACE}.{NAMESPACE}.svc"  # the name certgen put in the serving cert
 

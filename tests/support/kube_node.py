@@ -43,10 +43,13 @@ from tests.support.kube_cluster import (
 
 NODE_NAME = "node-1"
 POD_CIDR = "10.244.0.0/24"
+# Load balancer addresses (tests/support/load_balancer.py): routed to the node like the Pods
+LB_CIDR = "10.216.0.0/24"
 CLUSTER_DNS = "10.0.0.10"  # the kube-dns Service's ClusterIP
 CLUSTER_DOMAIN = "cluster.local"
 CNI_BIN = Path("/usr/lib/cni")
 READY_TIMEOUT = 90.0
+ROUTED = (POD_CIDR, SERVICE_CIDR, LB_CIDR)  # from this namespace, through the node
 
 
 def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -105,12 +108,12 @@ class NodeNetwork:
         # Pod -> Service -> Pod on the same bridge: replies must pass through conntrack.
         run(*ns, "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1", check=False)
         self._routed = True
-        for cidr in (POD_CIDR, SERVICE_CIDR):
+        for cidr in ROUTED:
             run("ip", "route", "add", cidr, "via", self.node_ip)
 
     def down(self) -> None:
         if self._routed:
-            for cidr in (POD_CIDR, SERVICE_CIDR):
+            for cidr in ROUTED:
                 run("ip", "route", "del", cidr, "via", self.node_ip, check=False)
             self._routed = False
         self.link.down()

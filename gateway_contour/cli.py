@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import ipaddress
 import logging
 import signal
 import sys
@@ -91,6 +92,13 @@ def _add_ingress_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _ingress_classes(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(c.strip() for c in args.ingress_class_name.split(",") if c.strip())
 
@@ -156,6 +164,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAMESPACE/NAME",
         help="--provision kubernetes: the ContourDeployment shaping the Envoys that serve "
         "Ingress and HTTPProxy (default: the defaults)",
+    )
+    serve.add_argument(
+        "--load-balancer-address-range",
+        action="append",
+        type=_network,
+        default=[],
+        metavar="CIDR",
+        help="--provision kubernetes: addresses the cluster's load balancer can give a Service "
+        "(repeatable); a Gateway asking for another static address is not Programmed "
+        "(AddressNotUsable). Default: any IP address is asked for",
     )
     serve.add_argument(
         "--legacy-fleet",
@@ -449,6 +467,7 @@ def _serve(args: argparse.Namespace) -> int:
         fallback_certificate=args.fallback_certificate,
         legacy_fleet_parameters=args.legacy_fleet_parameters,
         legacy_fleet=args.legacy_fleet,
+        load_balancer_ranges=tuple(args.load_balancer_address_range),
     )
     if args.bootstrap_image:
         config.bootstrap_image = args.bootstrap_image

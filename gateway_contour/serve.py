@@ -8,6 +8,7 @@ empty configuration.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
@@ -109,6 +110,8 @@ class ServeConfig:
     legacy_fleet_parameters: str | None = None
     # namespace/name of the implicit Ingress/HTTPProxy fleet (its Envoys go to that namespace)
     legacy_fleet: str = TranslateOptions.legacy_fleet
+    # provision "kubernetes": what the cluster's load balancer can give (empty: anything)
+    load_balancer_ranges: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 def plaintext_warning(config: ServeConfig) -> str:
@@ -316,6 +319,11 @@ class ServeMode:
                         https_port=self.pipeline.options.legacy_https_port,
                         parameters=cfg.legacy_fleet_parameters,
                     ),
+                    address_ranges=cfg.load_balancer_ranges,
+                )
+                # translate reports the static addresses a Service cannot ask for
+                self.pipeline.options = replace(
+                    self.pipeline.options, address_usable=self.kube_fleet.address_usable
                 )
             self.source = KubernetesSource(
                 self.client,

@@ -10,7 +10,11 @@ our classes loses its objects; a deleted Gateway's objects go by the garbage col
 (owner references).
 
 `amend_report` puts each Gateway's Service addresses into its desired status: the load
-balancer's ingress addresses when there are any, else the cluster IP. A Gateway whose
+balancer's ingress addresses when there are any, else the cluster IP. A Gateway that asks
+for a static address (spec.addresses) gets the first usable one as its Service's
+`loadBalancerIP` and reports the load balancer's addresses only (`address_usable`: an
+IPAddress, inside one of `address_ranges` when the operator named the ranges the cluster's
+load balancer gives; translate reports the others AddressNotUsable). A Gateway whose
 Service has no address yet is not Programmed (AddressNotAssigned), nor one whose Envoy Pods
 are all stuck (NoResources: an image that cannot be pulled, a crash loop; health.py). A
 GatewayClass whose parametersRef cannot be used is not Accepted (InvalidParameters); its
@@ -33,6 +37,7 @@ controller ran keeps its objects until it is deleted.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 from dataclasses import dataclass, field, replace
@@ -65,15 +70,17 @@ from gateway_contour.translate.data import dicts, mapping, text
 log = logging.getLogger(__name__)
 
 Address = tuple[str, str]  # (Gateway API address type, value)
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IP_ADDRESS = "IPAddress"
 WORKLOAD_KINDS = ("DaemonSet", "Deployment")
 REASON_ADDRESS_NOT_ASSIGNED = "AddressNotAssigned"
 REASON_INVALID_PARAMETERS = "InvalidParameters"
 REASON_NO_RESOURCES = "NoResources"  # the spec's reason: no Envoy can run (health.py)
 
 
-def service_addresses(service: KubeObject) -> tuple[Address, ...]:
+def service_addresses(service: KubeObject, cluster_ip: bool = True) -> tuple[Address, ...]:
     """A Service's addresses as Gateway status addresses: its load balancer's ingress
-    points, else its cluster IPs (none for a headless Service)."""
+    points, else (with `cluster_ip`) its cluster IPs (none for a headless Service)."""
     ingress = dicts(mapping(mapping(service.get("status")).get("loadBalancer")).get("ingress"))
     found: list[Address] = []
     for point in ingress:
@@ -81,7 +88,7 @@ def service_addresses(service: KubeObject) -> tuple[Address, ...]:
             found.append(("IPAddress", text(point.get("ip"))))
         elif text(point.get("hostname")):
             found.append(("Hostname", text(point.get("hostname"))))
-    if found:
+    if found or not cluster_ip:
         return tuple(found)
     spec = mapping(service.get("spec"))
     ips = [text(ip) for ip in spec.get("clusterIPs") or [spec.get("clusterIP")]]
@@ -136,6 +143,10 @@ class KubeFleet:
     addresses: dict[str, tuple[Address, ...]] = field(default_factory=dict)
     # Gateway "ns/name" of every Gateway of ours at the last reconcile
     wanted: set[str] = field(default_factory=set)
+    # what the cluster's load balancer can give (--load-balancer-address-range); () = any
+    address_ranges: tuple[IPNetwork, ...] = ()
+    # Gateway "ns/name" -> the static address its Service asks its load balancer for
+    static: dict[str, str] = field(default_factory=dict)
     _problems: dict[str, str] = field(default_factory=dict)
     # Gateway "ns/name" -> why its own parametersRef cannot be used (logged once)
     _gateway_problems: dict[str, str] = field(default_factory=dict)
@@ -144,6 +155,24 @@ class KubeFleet:
         self.applier = Applier(self.client)
         config = replace(self.implicit_config, controller_name=self.controller_name)
         self.implicit = ImplicitFleet(self.applier, self.controller, config)
+
+    def address_usable(self, type_: str, value: str) -> bool:
+        """Whether a Gateway's static address can be asked of the cluster's load balancer."""
+        if type_ != IP_ADDRESS:
+            return False  # a Service asks its load balancer for an IP, never for a name
+        try:
+            ip = ipaddress.ip_address(value)
+        except ValueError:
+            return False
+        return not self.address_ranges or any(ip in net for net in self.address_ranges)
+
+    def _static_address(self, gateway: KubeObject) -> str:
+        """The first usable address the Gateway asks for, or ""."""
+        for address in dicts(mapping(gateway.get("spec")).get("addresses")):
+            type_, value = text(address.get("type")) or IP_ADDRESS, text(address.get("value"))
+            if value and self.address_usable(type_, value):
+                return str(ipaddress.ip_address(value))
+        return ""
 
     def desired(self, snapshot: Snapshot, ir: IR | None) -> dict[str, FleetSpec]:
         """Gateway "ns/name" -> its fleet, for every Gateway of a class of ours."""
@@ -195,8 +224,10 @@ class KubeFleet:
                 labels=labels,
                 annotations=annotations,
                 params=params,
+                load_balancer_ip=self._static_address(gateway),
             )
         self._gateway_problems = gateway_problems
+        self.static = {full: s.load_balancer_ip for full, s in out.items() if s.load_balancer_ip}
         return out
 
     def _note_problem(self, gateway_class: str, problem: str | None) -> None:
@@ -248,7 +279,7 @@ class KubeFleet:
                 stored = await self.applier.apply(obj)
                 applied.note(stored)
                 if obj["kind"] == "Service":
-                    self.addresses[full] = service_addresses(stored)
+                    self.addresses[full] = service_addresses(stored, not spec.load_balancer_ip)
             if previous is None or previous.kind != kind:
                 for other in WORKLOAD_KINDS:
                     if other != kind:
@@ -299,7 +330,8 @@ class KubeFleet:
         for full in self.wanted | set(self.applied):
             namespace, _, name = full.partition("/")
             live = snapshot.get("Service", namespace, workload_name(name))
-            found = service_addresses(live) if live is not None else ()
+            cluster_ip = full not in self.static  # a static address comes from the balancer
+            found = service_addresses(live, cluster_ip) if live is not None else ()
             out[full] = found or self.addresses.get(full, ())
         return out
 

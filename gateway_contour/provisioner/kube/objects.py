@@ -89,6 +89,8 @@ class FleetSpec:
     published: tuple[tuple[int, int], ...] = ()
     # the implicit fleet: `install_id` of the controller that provisions it
     install: str = ""
+    # the static address the Gateway asks for (spec.addresses), for its load balancer
+    load_balancer_ip: str = ""
 
     @property
     def full_name(self) -> str:
@@ -352,6 +354,7 @@ def service(spec: FleetSpec) -> Obj | None:
         "metadata": _metadata(spec, spec.object_name, dict(spec.params.service_annotations)),
         "spec": {
             "type": spec.params.service_type,
+            **({"loadBalancerIP": spec.load_balancer_ip} if spec.load_balancer_ip else {}),
             "selector": selector_labels(spec),
             "ports": [
                 {

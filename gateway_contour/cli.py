@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 import ipaddress
 import logging
@@ -12,14 +11,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import anyio
-
-from gateway_contour.certs.rotation import DEFAULT_GRACE
-from gateway_contour.envoy.bootstrap import BootstrapOptions, XdsClientTLS, write_bootstrap
-from gateway_contour.gcpolicy import GCWatch
+# Only what building the parser needs is imported here: every Envoy Pod's init container runs
+# `bootstrap`, which must not pay for the controller's imports (a second or more on a busy
+# node). Each command imports what it runs.
+from gateway_contour.defaults import CA_ROTATION_GRACE, LEGACY_FLEET, MAX_STREAMS
 from gateway_contour.migrate import command as migrate_command
-from gateway_contour.translate.options import TranslateOptions
-from gateway_contour.xds.limits import DEFAULT_MAX_STREAMS
 
 QUICKSTART_DIR = Path("manifests/examples/quickstart")
 
@@ -177,7 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--legacy-fleet",
-        default=TranslateOptions.legacy_fleet,
+        default=LEGACY_FLEET,
         metavar="NAMESPACE/NAME",
         help="the Envoy fleet serving Ingress and HTTPProxy: its xDS node cluster, and with "
         "--provision kubernetes the namespace its Envoys go to (default: %(default)s)",
@@ -208,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--ca-rotation-grace",
         type=float,
-        default=DEFAULT_GRACE,
+        default=CA_ROTATION_GRACE,
         metavar="SECONDS",
         help="a rotated client CA (ca.crt, the Envoy CA) stays trusted this long (default: "
         "%(default)s: the kubelet's Secret sync and Envoy's reconnects, several times over)",
@@ -216,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--xds-max-streams",
         type=int,
-        default=DEFAULT_MAX_STREAMS,
+        default=MAX_STREAMS,
         help="ADS streams held at once; more are refused (RESOURCE_EXHAUSTED). N Envoys "
         "hold N, 2N while rolling (default: %(default)s)",
     )
@@ -411,6 +407,8 @@ def _run_host_mode(args: argparse.Namespace, demo_backends: bool) -> int:
     for b in backends:
         logging.info("demo backend %s on http://%s:%d", b.name, b.host, b.port)
 
+    import anyio
+
     try:
         anyio.run(_until_signalled, HostMode(config).run)
     finally:
@@ -421,6 +419,8 @@ def _run_host_mode(args: argparse.Namespace, demo_backends: bool) -> int:
 
 async def _until_signalled(main: Callable[[], Awaitable[None]]) -> None:
     """Run `main` until it returns or SIGTERM/Ctrl-C arrives, then let it clean up."""
+    import anyio
+
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with anyio.create_task_group() as tg:
 
@@ -473,6 +473,8 @@ def _serve(args: argparse.Namespace) -> int:
         config.bootstrap_image = args.bootstrap_image
     if args.controller_name:
         config.controller_name = args.controller_name
+    import anyio
+
     anyio.run(_until_signalled, ServeMode(config).run)
     return 0
 
@@ -487,8 +489,12 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("grpc", "aiohttp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.verbose:
+        from gateway_contour.gcpolicy import GCWatch
+
         GCWatch().install()  # collector pauses over 5 ms, logged
     if args.command == "bootstrap":
+        from gateway_contour.envoy.bootstrap import BootstrapOptions, XdsClientTLS, write_bootstrap
+
         opts = BootstrapOptions(
             node_id=args.node_id or f"{args.fleet}@bootstrap",
             fleet=args.fleet,
@@ -505,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         write_bootstrap(opts, args.output)
         return 0
     if args.command == "envoy-drain":
+        import asyncio
+
         from gateway_contour import envoy_drain
 
         drain_opts = envoy_drain.DrainOptions(

@@ -21,10 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway_contour.certs.authority import CertificateAuthority, generate_ca, issue
-
-CERT_FILE = "tls.crt"
-KEY_FILE = "tls.key"
-CA_FILE = "ca.crt"
+from gateway_contour.defaults import CA_FILE, CERT_FILE, KEY_FILE
 
 CONTROLLER_NAME = "gateway-contour"
 ENVOY_NAME = "envoy"

@@ -20,9 +20,9 @@ import threading
 import time
 from collections.abc import Callable
 
-log = logging.getLogger("gateway_contour.certs")
+from gateway_contour.defaults import CA_ROTATION_GRACE as DEFAULT_GRACE
 
-DEFAULT_GRACE = 300.0  # seconds the previous CA is still trusted after a rotation
+log = logging.getLogger("gateway_contour.certs")
 
 
 class RotatingTrust:

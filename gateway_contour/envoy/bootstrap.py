@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway_contour.certs import CA_FILE, CERT_FILE, KEY_FILE
+from gateway_contour.defaults import CA_FILE, CERT_FILE, KEY_FILE
 
 XDS_CLUSTER = "gateway-contour-xds"
 ADMIN_CLUSTER = "envoy-admin"

@@ -12,11 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import anyio
-
-from gateway_contour.migrate import MigrateOptions, migrate, render, render_notes
-from gateway_contour.migrate.model import SKIPPED
-from gateway_contour.migrate.sources import load_cluster, load_paths
+from gateway_contour.migrate.model import SKIPPED, MigrateOptions
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +42,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import anyio  # here, not above: the parser is built by every command (add_parser)
+
+    from gateway_contour.migrate.convert import migrate, render, render_notes
+    from gateway_contour.migrate.sources import load_cluster, load_paths
+
     if args.from_cluster:
         loaded = anyio.run(load_cluster, args.kubeconfig, args.context)
     elif args.paths:

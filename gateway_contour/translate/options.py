@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from gateway_contour.defaults import LEGACY_FLEET
+
 DEFAULT_CONTROLLER_NAME = "gateway-contour.dev/gateway-controller"
 # IngressClass spec.controller values that are ours
 DEFAULT_INGRESS_CONTROLLER = "projectcontour.io/ingress-controller"
@@ -25,7 +27,7 @@ class TranslateOptions:
     address_usable: Callable[[str, str], bool] | None = None
     # the implicit fleet serving Ingress and HTTPProxy (translate/legacy.py): its name (the
     # xDS node cluster its Envoys identify with) and listener ports
-    legacy_fleet: str = "projectcontour/contour"
+    legacy_fleet: str = LEGACY_FLEET
     legacy_http_port: int = 8080
     legacy_https_port: int = 8443
     # Ingress classes we serve (Contour's --ingress-class-name); empty: the class "contour",

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DEFAULT_MAX_STREAMS = 16_384
+from gateway_contour.defaults import MAX_STREAMS as DEFAULT_MAX_STREAMS
+
 DEFAULT_MAX_STREAMS_PER_PEER = 512
 
 

@@ -70,11 +70,12 @@ k8s: install control-plane
 
 # The upstream Gateway API conformance suite (conformance/): a local cluster, node agent and
 # controller, or the cluster of KUBECONFIG=... when given on the command line (an exported
-# KUBECONFIG is ignored). PROFILE=GATEWAY-HTTP by default; TEST=<ShortName> runs one test.
+# KUBECONFIG is ignored). PROFILE=GATEWAY-HTTP by default; TEST=<ShortName> runs one test;
+# MODE=kubernetes runs it on a real node against the real install (Envoys and backends as Pods).
 # Needs root (network namespaces) and Go (hack/lib.sh fetches it if missing).
 conformance: install control-plane
 	$(BIN)/python -m conformance.run --profile $(or $(PROFILE),GATEWAY-HTTP) \
-		$(if $(TEST),--test $(TEST)) \
+		$(if $(TEST),--test $(TEST)) $(if $(MODE),--mode $(MODE)) \
 		$(if $(filter command line,$(origin KUBECONFIG)),--kubeconfig $(KUBECONFIG))
 
 bench: install

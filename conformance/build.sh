@@ -3,6 +3,7 @@
 #
 #   .cache/conformance/<hash>/conformance.test   the upstream suite (go test -c of this module)
 #   .cache/conformance/<hash>/echo-basic         the suite's backend, from its own source
+#   .cache/conformance/<hash>/suite-images.txt   every image the suite's manifests name
 #   .cache/conformance/current -> <hash>
 #
 # <hash> covers go.mod, go.sum and the .go files, so re-pinning rebuilds. Warm: instant.
@@ -24,7 +25,7 @@ mkdir -p "$CACHE_DIR"
 exec 9>"$CACHE_DIR/.lock"
 flock 9  # one build at a time per cache
 
-if [[ -x $out/conformance.test && -x $out/echo-basic ]]; then
+if [[ -x $out/conformance.test && -x $out/echo-basic && -s $out/suite-images.txt ]]; then
     echo ">>> cached: $out"
 else
     use_go "$(awk '$1 == "toolchain" { sub(/^go/, "", $2); print $2 }' "$here/go.mod")"
@@ -35,6 +36,10 @@ else
     (cd "$here" && go test -c -trimpath -o "$out.tmp/conformance.test" .)
     (cd "$here" && go build -trimpath -o "$out.tmp/echo-basic" \
         sigs.k8s.io/gateway-api/conformance/echo-basic)
+    # what hack/image/build.py tags the local echo-basic and CoreDNS images as (kubernetes mode)
+    suite=$(cd "$here" && go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api/conformance)
+    grep -rhoE '^ *image: *[^ ]+' --include='*.yaml' "$suite/base" "$suite/tests" |
+        awk '{ print $2 }' | LC_ALL=C sort -u >"$out.tmp/suite-images.txt"
     rm -rf "$out" && mv "$out.tmp" "$out"
     echo ">>> built $out in $(($(date +%s) - started)) s"
 fi

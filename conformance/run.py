@@ -1,17 +1,20 @@
 """`make conformance`: run the upstream Gateway API conformance suite against gateway-contour.
 
-With no --kubeconfig it starts everything on this machine: etcd + kube-apiserver +
-kube-controller-manager (tests/support/kube_cluster.py, binaries from hack/), the node agent
-(conformance/harness/node_agent.py) in place of kubelets, and the controller
-(`gateway-contour serve --provision host`: one local Envoy per Gateway on its own loopback
-address). With --kubeconfig it uses that cluster as it is: no local cluster, no node agent,
-and no controller unless --start-controller (it is assumed to be deployed there).
+With no --kubeconfig it starts everything on this machine. `--mode host` (the default):
+etcd + kube-apiserver + kube-controller-manager (tests/support/kube_cluster.py, binaries from
+hack/), the node agent (conformance/harness/node_agent.py) in place of kubelets, and the
+controller (`gateway-contour serve --provision host`: one local Envoy per Gateway on its own
+loopback address). `--mode kubernetes`: a real node and the real install, every Envoy and
+backend a Pod (conformance/kube_mode.py). With --kubeconfig it uses that cluster as it is:
+no local cluster, no node agent, and no controller unless --start-controller (it is assumed
+to be deployed there).
 
 Then it makes sure our GatewayClass exists and is Accepted, runs the suite binary built by
 conformance/build.sh, writes the upstream-format report under conformance/reports/ and prints
 a summary (conformance/summary.py).
 
-    python -m conformance.run [--profile GATEWAY-HTTP] [--test NAME] [--kubeconfig FILE]
+    python -m conformance.run [--profile GATEWAY-HTTP] [--test NAME] [--mode host|kubernetes]
+        [--kubeconfig FILE]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from conformance import kube_mode  # noqa: E402
 from conformance.harness.kubeapi import ApiError, KubeApi  # noqa: E402
 from conformance.summary import summarize  # noqa: E402
 from gateway_contour import __version__  # noqa: E402
@@ -56,6 +60,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run the Gateway API conformance suite.")
     parser.add_argument("--profile", default="GATEWAY-HTTP", help="comma-separated profiles")
     parser.add_argument("--test", default="", help="run this one test (its ShortName)")
+    parser.add_argument(
+        "--mode",
+        choices=("host", "kubernetes"),
+        default="host",
+        help="host: Envoys and backends as local processes; kubernetes: Pods on a real node",
+    )
     parser.add_argument("--kubeconfig", type=Path, help="use this cluster instead of ours")
     parser.add_argument("--start-controller", action="store_true", help="with --kubeconfig")
     parser.add_argument("--gateway-class", default="gateway-contour")
@@ -177,7 +187,8 @@ def report_path(args: argparse.Namespace, workdir: Path) -> Path:
     profiles = (
         "" if args.profile == "GATEWAY-HTTP" else "-" + args.profile.lower().replace(",", "-")
     )
-    name = f"experimental-{args.version}-default{profiles}-report.yaml"
+    mode = "default" if args.mode == "host" else kube_mode.MODE
+    name = f"experimental-{args.version}-{mode}{profiles}-report.yaml"
     return REPORTS / GATEWAY_API_VERSION / args.project / name
 
 
@@ -203,8 +214,13 @@ def run_suite(
     if args.test:
         # The suite infers features from the GatewayClass only for whole runs.
         flags += [f"--run-test={args.test}", f"--supported-features={','.join(features)}"]
+    if args.mode == "kubernetes":
+        flags.append(f"--mode={kube_mode.MODE}")
     if local:
         flags.append("--cleanup-base-resources=false")  # the cluster is thrown away anyway
+    if local and args.mode == "kubernetes":
+        flags += kube_mode.suite_addresses()
+    elif local:
         # GatewayStaticAddresses: host mode binds any loopback address, and no interface
         # here holds TEST-NET-1 (RFC 5737)
         flags += ["--usable-address=127.1.0.1", "--unusable-address=192.0.2.1"]
@@ -260,7 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     report_before = report.stat().st_mtime if report.exists() else None
     with contextlib.ExitStack() as stack:
         controller = None
-        if args.kubeconfig is None:
+        if args.kubeconfig is None and args.mode == "kubernetes":
+            log("starting a real node and installing manifests/install.yaml on it")
+            kubeconfig = kube_mode.start(stack, workdir).cluster.kubeconfig
+        elif args.kubeconfig is None:
             binaries = ensure_binaries()
             log("starting etcd, kube-apiserver, kube-controller-manager")
             (workdir / "cluster").mkdir()
@@ -272,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.callback(start_node_agent(kubeconfig, workdir).stop)
         else:
             kubeconfig = args.kubeconfig.resolve()
-        if args.kubeconfig is None or args.start_controller:
+        if (args.kubeconfig is None and args.mode == "host") or args.start_controller:
             log("starting gateway-contour serve --provision host --insecure-xds")
             controller = start_controller(args, kubeconfig, workdir)
             stack.callback(controller.stop)

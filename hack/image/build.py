@@ -51,6 +51,14 @@ PAUSE_REPO = "gateway-contour/pause"
 COREDNS_REPO = "gateway-contour/coredns"
 PAUSE_USER = 65535  # the uid and gid of upstream's pause image
 IMAGES = ["controller", "envoy", "pause", "coredns"]
+# For the conformance suite on the real node (conformance/run.py --mode kubernetes), built only
+# when asked for: the suite's backend and its UDP test's DNS server, under the names the
+# suite's manifests give (conformance/build.sh lists them), as `kind load` users provide them.
+SUITE_IMAGES = ["echo-basic", "suite-coredns"]
+LISTING = "suite-images.txt"
+CONFORMANCE_BUILD = (
+    Path(os.environ.get("CONFORMANCE_CACHE", REPO / ".cache" / "conformance")) / "current"
+)
 CONTROL_PLANE_CACHE = Path(os.environ.get("CONTROL_PLANE_CACHE", REPO / ".cache" / "control-plane"))
 
 # Parts of the interpreter tree a controller never imports.
@@ -308,6 +316,18 @@ def static_tree(binary: Path, base: bool) -> Tree:
     return tree
 
 
+def suite_tags(repository: str, listing: Path) -> list[str]:
+    """Every tag of `repository` the suite's manifests name (conformance/build.sh's list)."""
+    try:
+        names = listing.read_text().split()
+    except FileNotFoundError:
+        raise SystemExit(f"{listing} not found: run conformance/build.sh first") from None
+    tags = [name for name in names if name.rpartition(":")[0] == repository]
+    if not tags:
+        raise SystemExit(f"{listing} names no {repository} image")
+    return tags
+
+
 def _builder_digest() -> str:
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
@@ -341,7 +361,9 @@ def build(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", type=Path, default=REPO / ".cache" / "images")
-    parser.add_argument("--image", action="append", choices=IMAGES, help="default: all four")
+    parser.add_argument(
+        "--image", action="append", choices=IMAGES + SUITE_IMAGES, help="default: the first four"
+    )
     parser.add_argument(
         "--node-extras",
         type=Path,
@@ -351,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="rebuild even if unchanged")
     args = parser.parse_args(argv)
     images = args.image or IMAGES
-    extras = node_extras(args.node_extras) if {"pause", "coredns"} & set(images) else {}
+    needs_extras = {"pause", "coredns", "suite-coredns"} & set(images)
+    extras = node_extras(args.node_extras) if needs_extras else {}
     env = [f"PATH={PATH}", "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"]
     user = f"{NONROOT}:{NONROOT}"
     for image in images:
@@ -378,6 +401,23 @@ def main(argv: list[str] | None = None) -> int:
             tags = [f"{COREDNS_REPO}:{version}"]
             config = {"User": user, "Entrypoint": ["/coredns"], "WorkingDir": "/tmp"}
             out = args.output_dir / f"coredns-{version}.tar"
+        elif image == "echo-basic":
+            # The suite of a release is tested against that release's echo-basic, built from
+            # the pinned module, whatever tag each manifest names (v1.5.1, v1.6.0-dev.3, ...).
+            tree = static_tree(CONFORMANCE_BUILD / "echo-basic", base=True)
+            tags = suite_tags("registry.k8s.io/gateway-api/echo-basic", CONFORMANCE_BUILD / LISTING)
+            version = "suite"
+            config = {"User": user, "Entrypoint": ["/echo-basic"], "WorkingDir": "/"}
+            out = args.output_dir / "echo-basic-suite.tar"
+        elif image == "suite-coredns":
+            # Our CoreDNS build (hack/build-node-extras.sh) under the name the UDP test's
+            # Deployment gives; as root, which its Pod spec expects (it adds NET_BIND_SERVICE
+            # only, to bind port 53).
+            tree = static_tree(Path(extras["COREDNS"]), base=True)
+            tags = suite_tags("registry.k8s.io/coredns/coredns", CONFORMANCE_BUILD / LISTING)
+            version = extras["COREDNS_VERSION"]
+            config = {"User": "0:0", "Entrypoint": ["/coredns"], "WorkingDir": "/"}
+            out = args.output_dir / "suite-coredns-suite.tar"
         else:
             tree, version = envoy_tree()
             tags = [f"{ENVOY_REPO}:{version}"]

@@ -20,8 +20,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_profile(profile: str, tmp_path: Path) -> tuple[dict[str, Any], str]:
-    """Run `profile` on a fresh local cluster; the report and the harness's output."""
+def run_profile(profile: str, tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
+    """Run `profile` (on a fresh local cluster unless `args`, more harness arguments, say
+    otherwise); the report and the harness's output."""
     report_path = tmp_path / "report.yaml"
     log_path = tmp_path / "harness.log"
     with log_path.open("wb") as log:
@@ -36,6 +37,7 @@ def run_profile(profile: str, tmp_path: Path) -> tuple[dict[str, Any], str]:
                 str(report_path),
                 "--workdir",
                 str(tmp_path / "run"),
+                *args,
             ],
             cwd=REPO,
             stdout=log,
@@ -75,3 +77,16 @@ def check_ratchet(
     # every extended feature we claim was exercised
     assert extended.get("supportedFeatures"), "no extended features claimed"
     return section
+
+
+def check_every_extended_feature(
+    section: dict[str, Any], features: set[str] | frozenset[str], count: int
+) -> None:
+    """Every extended feature of the profile is claimed (`features`, `count` of them), and
+    none was left out of the run."""
+    extended = section.get("extended") or {}
+    claimed = set(extended.get("supportedFeatures") or [])
+    assert claimed == set(features), sorted(set(features) ^ claimed)
+    assert len(claimed) == count
+    assert not extended.get("unsupportedFeatures"), extended.get("unsupportedFeatures")
+    assert extended["statistics"]["Skipped"] == 0

@@ -14,7 +14,11 @@ from pathlib import Path
 import pytest
 
 from gateway_contour.translate.gatewayapi.features import EXTENDED
-from tests.conformance.profile_run import check_ratchet, run_profile
+from tests.conformance.profile_run import (
+    check_every_extended_feature,
+    check_ratchet,
+    run_profile,
+)
 
 PROFILE = "GATEWAY-HTTP"
 # test -> why it fails today (see the issue notes); remove an entry when the test passes
@@ -31,10 +35,4 @@ def test_gateway_http_profile(tmp_path: Path) -> None:
     profile = check_ratchet(
         report, output, PROFILE, KNOWN_FAILURES, CORE_TESTS, CORE_PASSED_AT_LEAST
     )
-    extended = profile.get("extended") or {}
-    # every extended feature is claimed, and none was left out of the run
-    claimed = set(extended.get("supportedFeatures") or [])
-    assert claimed == set(EXTENDED), sorted(set(EXTENDED) ^ claimed)
-    assert len(claimed) == EXTENDED_FEATURES
-    assert not extended.get("unsupportedFeatures"), extended.get("unsupportedFeatures")
-    assert extended["statistics"]["Skipped"] == 0
+    check_every_extended_feature(profile, set(EXTENDED), EXTENDED_FEATURES)

@@ -21,7 +21,12 @@ from pathlib import Path
 import pytest
 
 from tests.node.install import CONTROLLERS, NAMESPACE, install
-from tests.support.node_cluster import NodeCluster, build_prerequisites, node_cluster
+from tests.support.node_cluster import (
+    SUITE_IMAGES,
+    NodeCluster,
+    build_prerequisites,
+    node_cluster,
+)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +37,7 @@ def node(request: pytest.FixtureRequest) -> Iterator[NodeCluster]:
     assert capture is not None
     with capture.global_and_fixture_disabled():
         try:
-            binaries = build_prerequisites()
+            binaries = build_prerequisites(*SUITE_IMAGES)
         except RuntimeError as err:
             pytest.exit(str(err), returncode=1)
     workdir = Path(tempfile.mkdtemp(prefix="gc-node-", dir="/tmp"))
@@ -40,7 +45,7 @@ def node(request: pytest.FixtureRequest) -> Iterator[NodeCluster]:
         # an interpreter that exits without unwinding (pytest.exit) still stops the node
         atexit.register(stack.close)
         try:
-            yield stack.enter_context(node_cluster(binaries, workdir))
+            yield stack.enter_context(node_cluster(binaries, workdir, SUITE_IMAGES))
         finally:
             stack.close()
             atexit.unregister(stack.close)

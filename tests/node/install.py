@@ -15,7 +15,6 @@ from typing import Any
 
 import yaml
 
-from tests.node.conftest import NodeCluster
 from tests.node.objects import (
     await_value,
     create,
@@ -25,6 +24,8 @@ from tests.node.objects import (
     service,
 )
 from tests.support.kube_cluster import REPO, KubeCluster
+from tests.support.kube_node import LB_CIDR
+from tests.support.node_cluster import NodeCluster
 
 INSTALL = REPO / "manifests" / "install.yaml"
 CONTROLLER_IMAGE = "ghcr.io/gateway-contour/gateway-contour"
@@ -34,9 +35,10 @@ CONTROLLERS = "app.kubernetes.io/name=gateway-contour"
 GW_API = "/apis/gateway.networking.k8s.io/v1"
 
 
-def overlay(directory: Path, controller_image: str) -> Path:
+def overlay(directory: Path, controller_image: str, extra_args: tuple[str, ...] = ()) -> Path:
     """A kustomization over an unedited copy of install.yaml: the controller image (and the
-    bootstrap image it gives the Envoy Pods) become the local one. README documents it."""
+    bootstrap image it gives the Envoy Pods) become the local one, and `serve` gets
+    `extra_args` too. README documents it."""
     directory.mkdir()
     (directory / "install.yaml").write_bytes(INSTALL.read_bytes())
     deployment = next(
@@ -67,7 +69,7 @@ def overlay(directory: Path, controller_image: str) -> Path:
                                 "path": "/spec/template/spec/containers/0/args/-",
                                 "value": v,
                             }
-                            for v in ("--legacy-fleet-parameters", LOCAL_ENVOY)
+                            for v in ("--legacy-fleet-parameters", LOCAL_ENVOY, *extra_args)
                         ),
                     ]
                 ),
@@ -98,7 +100,9 @@ def overlay(directory: Path, controller_image: str) -> Path:
 
 
 def install(node: NodeCluster, workdir: Path) -> None:
-    """certgen, install.yaml through the overlay, the controllers rolled out, local-envoy."""
+    """certgen, install.yaml through the overlay, the controllers rolled out, local-envoy.
+    The controllers are told the load balancer stand-in's range, so a Gateway asking for a
+    static address outside it is AddressNotUsable."""
     kubectl = node.node.kubectl
     certs = workdir / "certs.yaml"
     subprocess.run(
@@ -110,7 +114,9 @@ def install(node: NodeCluster, workdir: Path) -> None:
     )  # fmt: skip
     kubectl("create", "namespace", NAMESPACE)
     kubectl("apply", "-f", str(certs))
-    kubectl("apply", "-k", str(overlay(workdir / "overlay", node.images["gateway-contour"])))
+    image = node.images["gateway-contour"]
+    extra = ("--load-balancer-address-range", LB_CIDR)
+    kubectl("apply", "-k", str(overlay(workdir / "overlay", image, extra)))
     rollout_controllers(node)
     # The test Envoy image (upstream's stays the default), named by the overlay's GatewayClass.
     create(

@@ -30,6 +30,9 @@ from tests.support.load_balancer import LoadBalancers
 
 IMAGES = REPO / ".cache" / "images"
 BASE_IMAGES = ("gateway-contour", "envoy", "coredns")  # loaded on every node, by short name
+# the conformance suite's backend and UDP DNS server, under the names its manifests give
+# (hack/image/build.py; conformance/build.sh builds echo-basic and lists the names)
+SUITE_IMAGES = ("echo-basic", "suite-coredns")
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway_contour.ir.model import (
@@ -35,7 +35,9 @@ from gateway_contour.ir.model import (
     Timeouts,
 )
 from gateway_contour.translate.data import dicts, items, mapping, text
+from gateway_contour.translate.envoy_checks.header_values import control_error, header_value_error
 from gateway_contour.translate.httpproxy import status as s
+from gateway_contour.translate.httpproxy.header_values import HOST_HEADERS, contour_value
 
 ErrorSink = Callable[[str, str, str], None]
 
@@ -79,14 +81,29 @@ def _duration_at(
     return True, value
 
 
-def header_modifier(spec: Any) -> HeaderModifier | None:
+def header_modifier(
+    spec: Any, variables: Mapping[str, str], error: ErrorSink, where: str
+) -> HeaderModifier | None:
+    """A request/responseHeadersPolicy (`where` names it in errors): values as Contour
+    writes them for Envoy (`header_values`); a value Envoy cannot carry (a line break or
+    NUL) is a RouteError (`where` ends with the policy's field name)."""
     spec = mapping(spec)
+    values: list[HeaderValue] = []
+    for h in dicts(spec.get("set")):
+        name, value = text(h.get("name")), text(h.get("value"))
+        if not name:
+            continue
+        # Host becomes a host rewrite, which Envoy takes literally: only its characters count
+        host = name.lower() in HOST_HEADERS
+        if not host:
+            value = contour_value(value, variables)
+        if reason := control_error(value) if host else header_value_error(value):
+            kind = "Response" if where.endswith("responseHeadersPolicy") else "Request"
+            error(s.ROUTE_ERROR, f"{kind}HeadersPolicyInvalid", f"{where}.set {name}: {reason}")
+            continue
+        values.append(HeaderValue(name, value))
     modifier = HeaderModifier(
-        set=tuple(
-            HeaderValue(text(h.get("name")), text(h.get("value")))
-            for h in dicts(spec.get("set"))
-            if text(h.get("name"))
-        ),
+        set=tuple(values),
         remove=tuple(n for n in items(spec.get("remove")) if isinstance(n, str) and n),
     )
     return modifier or None

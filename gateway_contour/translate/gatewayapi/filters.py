@@ -23,7 +23,9 @@ from gateway_contour.ir.model import (
     Redirect,
     Rewrite,
 )
+from gateway_contour.ir.patterns import glob_regex
 from gateway_contour.translate.envoy_checks.header_values import control_error, header_value_error
+from gateway_contour.translate.envoy_checks.regex import regex_error
 from gateway_contour.translate.gatewayapi.hostnames import hostname_error
 from gateway_contour.translate.gatewayapi.matches import HEADER_NAME
 
@@ -138,6 +140,8 @@ def cors_policy(body: dict[str, Any]) -> CORSPolicy:
                 raise FilterError(f"cors {key}: {value!r} is not valid")
             if "\r" in value or "\n" in value or "," in value:
                 raise FilterError(f"cors {key}: {value!r} is not valid")
+            if "*" in value and value != "*" and (reason := regex_error(glob_regex(value))):
+                raise FilterError(f"cors {key}: {value!r} as Envoy matches it: {reason}")
         return tuple(dict.fromkeys(raw))
 
     credentials = body.get("allowCredentials", False)

@@ -34,8 +34,10 @@ from gateway_contour.ir.model import (
     Rewrite,
     Timeouts,
 )
+from gateway_contour.ir.patterns import glob_regex
 from gateway_contour.translate.data import dicts, items, mapping, text
 from gateway_contour.translate.envoy_checks.header_values import control_error, header_value_error
+from gateway_contour.translate.envoy_checks.regex import regex_error
 from gateway_contour.translate.httpproxy import status as s
 from gateway_contour.translate.httpproxy.header_values import HOST_HEADERS, contour_value
 
@@ -245,6 +247,10 @@ def cors(spec: Any, error: ErrorSink) -> CORSPolicy | None:
     if not origins or not strings("allowMethods"):
         error(s.CORS_ERROR, "PolicyDidNotParse", "corsPolicy needs allowOrigin and allowMethods")
         return None
+    for origin in origins:
+        if "*" in origin and origin != "*" and (reason := regex_error(glob_regex(origin))):
+            error(s.CORS_ERROR, "PolicyDidNotParse", f"corsPolicy.allowOrigin {origin!r}: {reason}")
+            return None
     return CORSPolicy(
         allow_origins=origins,
         allow_methods=strings("allowMethods"),

@@ -10,3 +10,14 @@ import re
 def glob_regex(pattern: str) -> str:
     """A pattern whose '*' stands for any run of characters (CORS origins)."""
     return ".*".join(re.escape(part) for part in pattern.split("*"))
+
+
+def segment_prefix_regex(prefix: str) -> str:
+    """A Gateway API path prefix (no trailing '/') matching whole segments: for prefixes
+    Envoy's path_separated_prefix cannot take (they hold '?' or '#')."""
+    return re.escape(prefix) + "(/.*)?"
+
+
+def prefix_strip_regex(prefix: str) -> str:
+    """The path prefix (no trailing '/') and the slashes after it, for a rewrite to '/'."""
+    return "^" + re.escape(prefix) + "/*"

@@ -23,7 +23,7 @@ from gateway_contour.ir.model import (
     Redirect,
     Rewrite,
 )
-from gateway_contour.ir.patterns import glob_regex
+from gateway_contour.ir.patterns import glob_regex, prefix_strip_regex
 from gateway_contour.translate.envoy_checks.header_values import control_error, header_value_error
 from gateway_contour.translate.envoy_checks.regex import regex_error
 from gateway_contour.translate.gatewayapi.hostnames import hostname_error
@@ -206,6 +206,11 @@ def _path_modifier(body: Any, match: Match, what: str) -> PathRewrite | None:
             raise FilterError(f"{what} path: replacePrefixMatch is required")
         if match.path.kind is not PathMatchKind.PREFIX:
             raise FilterError(f"{what} path: ReplacePrefixMatch needs a PathPrefix match")
+        # replacing a prefix by "/" is a regex rewrite for Envoy (envoy/route_action.py)
+        prefix = match.path.value.rstrip("/")
+        to_root = bool(prefix) and not value.rstrip("/")
+        if to_root and (error := regex_error(prefix_strip_regex(prefix))):
+            raise FilterError(f"{what} path: replacing {prefix!r} by '/': {error}")
         return PathRewrite(PathRewriteKind.PREFIX, value, matched_prefix=match.path.value)
     raise FilterError(f"{what} path type {type_!r} is not supported")
 

@@ -20,6 +20,7 @@ from gateway_contour.ir.model import (
     QueryMatch,
     StringMatchKind,
 )
+from gateway_contour.ir.patterns import segment_prefix_regex
 from gateway_contour.translate.envoy_checks.regex import regex_error
 
 _PATH_KINDS = {
@@ -83,6 +84,9 @@ def _path(raw: Any) -> PathMatch:
     if kind is PathMatchKind.PREFIX and len(value) > 1:
         # "/foo/" and "/foo" are the same segment prefix
         value = value.rstrip("/") or "/"
+        # with '?' or '#' Envoy gets it as a regex (envoy/route_match.py)
+        if ("?" in value or "#" in value) and (error := regex_error(segment_prefix_regex(value))):
+            raise MatchError(f"path prefix {value!r} as Envoy matches it: {error}")
     return PathMatch(kind, value)
 
 

@@ -323,16 +323,26 @@ def rate_limit(spec: Any, error: ErrorSink) -> LocalRateLimit | None:
             "rateLimitPolicy.local.responseStatusCode must be between 400 and 599",
         )
         return None
+    # Envoy formats these like any header value: literal '%'s are escaped
+    headers = [
+        HeaderValue(text(h.get("name")), contour_value(text(h.get("value")), {}))
+        for h in dicts(local.get("responseHeadersToAdd"))
+        if text(h.get("name"))
+    ]
+    for h in headers:
+        if reason := header_value_error(h.value):
+            error(
+                s.RATE_LIMIT_ERROR,
+                "PolicyDidNotParse",
+                f"rateLimitPolicy.local.responseHeadersToAdd {h.name}: {reason}",
+            )
+            return None
     return LocalRateLimit(
         requests=requests,
         unit=_RATE_UNITS[unit],
         burst=burst if isinstance(burst, int) and burst > 0 else 0,
         status=code,
-        response_headers=tuple(
-            HeaderValue(text(h.get("name")), text(h.get("value")))
-            for h in dicts(local.get("responseHeadersToAdd"))
-            if text(h.get("name"))
-        ),
+        response_headers=tuple(headers),
     )
 
 

@@ -7,8 +7,6 @@ that is what keeps a 10k-route build in the tens of milliseconds.
 
 from __future__ import annotations
 
-import re
-
 from envoy.config.core.v3 import base_pb2, config_source_pb2
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, secret_pb2
 from envoy.type.matcher.v3 import regex_pb2, string_pb2
@@ -20,6 +18,7 @@ from google.protobuf.internal.containers import (
 from google.protobuf.message import Message
 
 from gateway_contour.ir.model import HeaderModifier
+from gateway_contour.ir.patterns import glob_regex
 
 _V3 = config_source_pb2.ApiVersion.V3
 
@@ -81,9 +80,7 @@ def glob_matcher(pattern: str) -> string_pb2.StringMatcher:
     """Exact match, or a regex when the pattern holds '*' wildcards (CORS origins)."""
     if "*" not in pattern:
         return string_pb2.StringMatcher(exact=pattern)
-    return string_pb2.StringMatcher(
-        safe_regex=regex(".*".join(re.escape(part) for part in pattern.split("*")))
-    )
+    return string_pb2.StringMatcher(safe_regex=regex(glob_regex(pattern)))
 
 
 def add_header_options(

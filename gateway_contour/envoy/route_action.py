@@ -26,8 +26,6 @@ Builders fill the Route's sub-messages in place (see `route_match` for why).
 
 from __future__ import annotations
 
-import re
-
 from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.type.matcher.v3 import regex_pb2
 from envoy.type.v3 import percent_pb2
@@ -46,6 +44,7 @@ from gateway_contour.ir.model import (
     Route,
     Timeouts,
 )
+from gateway_contour.ir.patterns import prefix_strip_regex
 
 _REDIRECT_CODES = {
     301: rc.RedirectAction.MOVED_PERMANENTLY,
@@ -81,7 +80,7 @@ def prefix_rewrite(matched_prefix: str, replacement: str, segments: bool) -> tup
     if not target:
         if not prefix:
             return "", ""  # "/" -> "/"
-        return "regex", "^" + re.escape(prefix) + "/*"
+        return "regex", prefix_strip_regex(prefix)
     if not prefix:
         # the match was "/": Envoy swaps the leading "/", so keep the separator
         return "prefix", target + "/"

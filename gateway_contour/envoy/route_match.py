@@ -32,6 +32,7 @@ from gateway_contour.ir.model import (
     QueryMatch,
     StringMatchKind,
 )
+from gateway_contour.ir.patterns import segment_prefix_regex
 
 _SEPARATED_PREFIX_FORBIDDEN = re.compile(r"[?#]")
 
@@ -68,7 +69,7 @@ def _fill_path(out: rc.RouteMatch, path: PathMatch) -> None:
         if not prefix:
             out.prefix = "/"
         elif _SEPARATED_PREFIX_FORBIDDEN.search(prefix):
-            out.safe_regex.regex = re.escape(prefix) + "(/.*)?"
+            out.safe_regex.regex = segment_prefix_regex(prefix)
         else:
             out.path_separated_prefix = prefix
     elif kind is PathMatchKind.EXACT:

@@ -44,6 +44,7 @@ from gateway_contour.migrate.policies import RETRIED_ANYWAY, RETRY_CODES, gatewa
 from gateway_contour.translate.data import dicts, mapping, text
 from gateway_contour.translate.httpproxy import policies as p
 from gateway_contour.translate.httpproxy.conditions import Conditions
+from gateway_contour.translate.httpproxy.header_values import route_variables
 
 Noter = Callable[[str, str], None]  # (kind, message)
 # (Service namespace, name): records that the route uses it (for ReferenceGrants)
@@ -169,7 +170,7 @@ def route_rule(
                 f"{where}: directResponsePolicy ({found_direct.status}) has no HTTPRoute "
                 "equivalent; the rule has no backend and answers 500",
             )
-    filters.extend(_header_filters(spec, where, note))
+    filters.extend(_header_filters(spec, owner_ns, where, note))
     rewrite = p.path_rewrite(spec.get("pathRewritePolicy"), prefix, _ignore)
     if rewrite is not None and rewrite.path is not None:
         if is_prefix:
@@ -286,13 +287,17 @@ def _modifier(modifier: HeaderModifier, host_allowed: bool) -> tuple[dict[str, A
     return out, host
 
 
-def _header_filters(spec: dict[str, Any], where: str, note: Noter) -> list[dict[str, Any]]:
+def _header_filters(
+    spec: dict[str, Any], namespace: str, where: str, note: Noter
+) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = []
     for field, kind, key in (
         ("requestHeadersPolicy", "RequestHeaderModifier", "requestHeaderModifier"),
         ("responseHeadersPolicy", "ResponseHeaderModifier", "responseHeaderModifier"),
     ):
-        modifier = p.header_modifier(spec.get(field))
+        # values as Contour hands them to Envoy ("%%" for a literal "%", its variables
+        # expanded), which is how HTTPRoute header values reach Envoy too
+        modifier = p.header_modifier(spec.get(field), route_variables(namespace), _ignore, field)
         if modifier is None:
             continue
         body, host = _modifier(modifier, host_allowed=kind.startswith("Request"))
@@ -300,12 +305,13 @@ def _header_filters(spec: dict[str, Any], where: str, note: Noter) -> list[dict[
             filters.append({"type": kind, key: body})
         if host:
             filters.append(_url_rewrite(hostname=host))
-        values = [h.value for h in modifier.set]
-        if any("%" in v for v in values):
+        written = [text(h.get("value")) for h in dicts(mapping(spec.get(field)).get("set"))]
+        if any("%" in v for v in written):
             note(
                 APPROXIMATED,
-                f"{where}: {field} values with %...% are Envoy variables in Contour; "
-                "HTTPRoute sends them literally",
+                f"{where}: {field} values with '%' are written as Envoy reads them ('%%' for "
+                "a literal '%', Contour's variables expanded); other Gateway API "
+                "implementations may send them literally",
             )
     return filters
 

@@ -161,11 +161,15 @@ async def test_rejected_config_is_nacked_and_previous_routes_keep_serving(
         return running.mode.nack_count()
 
     before = await nacks()
-    # RE2 (Envoy's regex engine) caps repetition counts at 1000; Python's re does not, so
-    # this passes translation and only Envoy can refuse it
+    # a header value over Envoy's 16384-byte limit: an API server refuses it (the CRD's
+    # maxLength is 4096), files mode and translation do not check schemas, so only Envoy
+    # refuses it (values Envoy's rules refuse are caught in translation: test_blast_radius)
+    long_value = "v" * 17_000
     bad = ROUTES.replace(
         "- matches: [{path: {type: PathPrefix, value: /v2}}]",
-        "- matches: [{path: {type: RegularExpression, value: '/v2/a{1001}'}}]",
+        "- matches: [{path: {type: PathPrefix, value: /v2}}]\n"
+        "      filters: [{type: RequestHeaderModifier, requestHeaderModifier: "
+        f"{{set: [{{name: x-long, value: {long_value}}}]}}}}]",
     )
     # and in the same change the catch-all moves to app-v2: that must not take effect either
     bad = bad.replace(

@@ -23,6 +23,9 @@ from gateway_contour.ir.model import (
     Redirect,
     Rewrite,
 )
+from gateway_contour.ir.patterns import glob_regex, prefix_strip_regex
+from gateway_contour.translate.envoy_checks.header_values import control_error, header_value_error
+from gateway_contour.translate.envoy_checks.regex import regex_error
 from gateway_contour.translate.gatewayapi.hostnames import hostname_error
 from gateway_contour.translate.gatewayapi.matches import HEADER_NAME
 
@@ -49,8 +52,14 @@ class FilterError(ValueError):
 def _check_header(name: str, value: str | None, what: str) -> None:
     if not HEADER_NAME.match(name):
         raise FilterError(f"{what}: {name!r} is not a valid header name")
-    if value is not None and ("\r" in value or "\n" in value or "\0" in value):
-        raise FilterError(f"{what}: the value of {name!r} contains a line break or NUL")
+    if value is None:
+        return
+    # Envoy reads a header value as a format string (`%NAME%` commands, `%%`); a Host value
+    # becomes a host rewrite instead, which it takes literally
+    literal = name.lower() in ("host", ":authority")
+    reason = control_error(value) if literal else header_value_error(value)
+    if reason:
+        raise FilterError(f"{what}: the value of {name!r} is not one Envoy accepts: {reason}")
 
 
 def _check_hostname(hostname: Any, what: str) -> str | None:
@@ -92,9 +101,9 @@ def parse_filters(raw: Any, allowed: frozenset[str] = RULE_FILTERS) -> RuleFilte
             raise FilterError(f"filter {type_} needs its {_field_of(str(type_))} field")
         # the spec allows each of these at most once per rule; later ones are ignored
         if type_ == "RequestHeaderModifier" and out.request_headers is None:
-            out.request_headers = header_modifier(body)
+            out.request_headers = header_modifier(body, _field_of(type_))
         elif type_ == "ResponseHeaderModifier" and out.response_headers is None:
-            out.response_headers = header_modifier(body)
+            out.response_headers = header_modifier(body, _field_of(type_))
         elif type_ == "RequestRedirect" and out.redirect is None:
             out.redirect = body
         elif type_ == "URLRewrite" and out.rewrite is None:
@@ -131,6 +140,8 @@ def cors_policy(body: dict[str, Any]) -> CORSPolicy:
                 raise FilterError(f"cors {key}: {value!r} is not valid")
             if "\r" in value or "\n" in value or "," in value:
                 raise FilterError(f"cors {key}: {value!r} is not valid")
+            if "*" in value and value != "*" and (reason := regex_error(glob_regex(value))):
+                raise FilterError(f"cors {key}: {value!r} as Envoy matches it: {reason}")
         return tuple(dict.fromkeys(raw))
 
     credentials = body.get("allowCredentials", False)
@@ -153,27 +164,27 @@ _CORS_METHOD = re.compile(r"^(\*|[A-Z]+)$")
 HEADER_NAME_OR_ANY = re.compile(r"^(\*|[A-Za-z0-9!#$%&'*+\-.^_`|~]+)$")
 
 
-def header_modifier(body: dict[str, Any]) -> HeaderModifier | None:
+def header_modifier(body: dict[str, Any], what: str = "header modifier") -> HeaderModifier | None:
     def values(key: str) -> tuple[HeaderValue, ...]:
         out: dict[str, HeaderValue] = {}
         entries = body.get(key) or []
         if not isinstance(entries, list):
-            raise FilterError(f"header modifier {key} must be a list")
+            raise FilterError(f"{what} {key} must be a list")
         for item in entries:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                raise FilterError(f"header modifier {key}: each entry needs a name")
+                raise FilterError(f"{what} {key}: each entry needs a name")
             if not isinstance(item.get("value"), str):
-                raise FilterError(f"header modifier {key}: {item['name']!r} needs a value")
-            _check_header(item["name"], item["value"], f"header modifier {key}")
+                raise FilterError(f"{what} {key}: {item['name']!r} needs a value")
+            _check_header(item["name"], item["value"], f"{what}.{key}")
             # header names are case-insensitive; the first of equivalent names wins
             out.setdefault(item["name"].lower(), HeaderValue(item["name"], item["value"]))
         return tuple(out.values())
 
     remove = body.get("remove") or []
     if not isinstance(remove, list) or not all(isinstance(name, str) for name in remove):
-        raise FilterError("header modifier remove: names must be strings")
+        raise FilterError(f"{what} remove: names must be strings")
     for name in remove:
-        _check_header(name, None, "header modifier remove")
+        _check_header(name, None, f"{what}.remove")
     modifier = HeaderModifier(set=values("set"), add=values("add"), remove=tuple(remove))
     return modifier or None
 
@@ -195,6 +206,11 @@ def _path_modifier(body: Any, match: Match, what: str) -> PathRewrite | None:
             raise FilterError(f"{what} path: replacePrefixMatch is required")
         if match.path.kind is not PathMatchKind.PREFIX:
             raise FilterError(f"{what} path: ReplacePrefixMatch needs a PathPrefix match")
+        # replacing a prefix by "/" is a regex rewrite for Envoy (envoy/route_action.py)
+        prefix = match.path.value.rstrip("/")
+        to_root = bool(prefix) and not value.rstrip("/")
+        if to_root and (error := regex_error(prefix_strip_regex(prefix))):
+            raise FilterError(f"{what} path: replacing {prefix!r} by '/': {error}")
         return PathRewrite(PathRewriteKind.PREFIX, value, matched_prefix=match.path.value)
     raise FilterError(f"{what} path type {type_!r} is not supported")
 

@@ -19,7 +19,8 @@ import re
 from typing import Any
 
 from gateway_contour.ir.model import Match, PathMatch, PathMatchKind
-from gateway_contour.translate.gatewayapi.matches import MatchError, header_matches, regex_error
+from gateway_contour.translate.envoy_checks.regex import regex_error
+from gateway_contour.translate.gatewayapi.matches import MatchError, header_matches
 
 # what the GRPCRoute CRD allows in Exact matches (the API server checks them; files do not)
 _SERVICE = re.compile(r"^\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$", re.IGNORECASE)
@@ -63,7 +64,11 @@ def method_path(raw: Any) -> PathMatch:
         for value in (service, method):
             if value is not None and (error := regex_error(value)):
                 raise MatchError(error)
-        return PathMatch(PathMatchKind.REGEX, f"/{_group(service)}/{_group(method)}")
+        # the two together are what Envoy compiles (and limits in size)
+        path = f"/{_group(service)}/{_group(method)}"
+        if error := regex_error(path):
+            raise MatchError(f"service and method together: {error}")
+        return PathMatch(PathMatchKind.REGEX, path)
     raise MatchError(f"method match type {kind!r} is not supported")
 
 

@@ -10,7 +10,6 @@ tie against a prefix of the same length.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 from gateway_contour.ir.model import (
@@ -21,6 +20,8 @@ from gateway_contour.ir.model import (
     QueryMatch,
     StringMatchKind,
 )
+from gateway_contour.ir.patterns import segment_prefix_regex
+from gateway_contour.translate.envoy_checks.regex import regex_error
 
 _PATH_KINDS = {
     "Exact": PathMatchKind.EXACT,
@@ -35,27 +36,10 @@ METHODS = frozenset(
 
 # RFC 9110 token: what Envoy accepts as a header name
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
-# constructs Python accepts and RE2 (Envoy's regex engine) rejects
-_NOT_RE2 = re.compile(r"\(\?[=!<]|\\[1-9]")
 
 
 class MatchError(ValueError):
     """A match the translator cannot express (the route gets UnsupportedValue)."""
-
-
-@lru_cache(maxsize=4096)
-def regex_error(pattern: str) -> str | None:
-    """Why `pattern` would be refused by Envoy's RE2, as far as we can tell, or None.
-
-    A refused regex would make Envoy reject the whole route configuration, so it is caught
-    here and reported on the one route instead."""
-    if _NOT_RE2.search(pattern):
-        return f"regular expression {pattern!r} uses lookaround or backreferences (not RE2)"
-    try:
-        re.compile(pattern)
-    except re.error as err:
-        return f"regular expression {pattern!r} is invalid: {err}"
-    return None
 
 
 def check_value(value: str, what: str) -> None:
@@ -100,6 +84,9 @@ def _path(raw: Any) -> PathMatch:
     if kind is PathMatchKind.PREFIX and len(value) > 1:
         # "/foo/" and "/foo" are the same segment prefix
         value = value.rstrip("/") or "/"
+        # with '?' or '#' Envoy gets it as a regex (envoy/route_match.py)
+        if ("?" in value or "#" in value) and (error := regex_error(segment_prefix_regex(value))):
+            raise MatchError(f"path prefix {value!r} as Envoy matches it: {error}")
     return PathMatch(kind, value)
 
 

@@ -24,6 +24,7 @@ from gateway_contour.ir.model import (
     StringMatchKind,
 )
 from gateway_contour.translate.data import mapping, text
+from gateway_contour.translate.envoy_checks.regex import regex_error
 
 # header condition operator -> (IR kind, inverted)
 _HEADER_OPS = {
@@ -66,6 +67,9 @@ class Conditions:
         kind, path = child.path_kind, child.path
         if kind is PathMatchKind.REGEX:
             path = re.escape(self.path) + path if self.path else path
+            # the include's prefix in front may take it over Envoy's size limit
+            if reason := regex_error(path):
+                return f"regex condition under include prefix {self.path!r}: {reason}"
         elif self.path:
             path = _join(self.path, path) if path else self.path
         return Conditions(kind, path, self.headers + child.headers, self.query + child.query)
@@ -106,8 +110,8 @@ def parse_block(block: object) -> Conditions | str:
             value = text(entry.get(key))
             if key != "regex" and not value.startswith("/"):
                 return f"{key} conditions must start with /, got {value!r}"
-            if key == "regex" and not _valid_regex(value):
-                return f"regex condition {value!r} is not a valid regular expression"
+            if key == "regex" and (reason := regex_error(value)):
+                return f"regex condition: {reason}"
             path_kind = {
                 "prefix": PathMatchKind.STRING_PREFIX,
                 "exact": PathMatchKind.EXACT,
@@ -136,8 +140,8 @@ def _header(spec: dict[str, object]) -> HeaderMatch | str:
         return f"header condition {name!r} must set exactly one of {', '.join(_HEADER_OPS)}"
     kind, invert = _HEADER_OPS[ops[0]]
     value = "" if kind is StringMatchKind.PRESENT else text(spec.get(ops[0]))
-    if kind is StringMatchKind.REGEX and not _valid_regex(value):
-        return f"header condition {name!r}: {value!r} is not a valid regular expression"
+    if kind is StringMatchKind.REGEX and (reason := regex_error(value)):
+        return f"header condition {name!r}: {reason}"
     return HeaderMatch(name, value, kind, invert, spec.get("ignoreCase") is True)
 
 
@@ -150,8 +154,8 @@ def _query(spec: dict[str, object]) -> QueryMatch | str:
         return f"queryParameter condition {name!r} must set exactly one of {', '.join(_QUERY_OPS)}"
     kind = _QUERY_OPS[ops[0]]
     value = "" if kind is StringMatchKind.PRESENT else text(spec.get(ops[0]))
-    if kind is StringMatchKind.REGEX and not _valid_regex(value):
-        return f"queryParameter condition {name!r}: {value!r} is not a valid regular expression"
+    if kind is StringMatchKind.REGEX and (reason := regex_error(value)):
+        return f"queryParameter condition {name!r}: {reason}"
     return QueryMatch(name, value, kind, spec.get("ignoreCase") is True)
 
 
@@ -161,12 +165,3 @@ def _given(value: object, kind: StringMatchKind) -> bool:
     if kind is StringMatchKind.PRESENT:
         return value is True
     return isinstance(value, str) and value != ""
-
-
-def _valid_regex(value: str) -> bool:
-    """Envoy uses RE2; Python's `re` accepts a superset for what matters here (syntax)."""
-    try:
-        re.compile(value)
-    except re.error:
-        return False
-    return bool(value)

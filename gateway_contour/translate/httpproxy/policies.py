@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway_contour.ir.model import (
@@ -34,8 +34,12 @@ from gateway_contour.ir.model import (
     Rewrite,
     Timeouts,
 )
+from gateway_contour.ir.patterns import glob_regex
 from gateway_contour.translate.data import dicts, items, mapping, text
+from gateway_contour.translate.envoy_checks.header_values import control_error, header_value_error
+from gateway_contour.translate.envoy_checks.regex import regex_error
 from gateway_contour.translate.httpproxy import status as s
+from gateway_contour.translate.httpproxy.header_values import HOST_HEADERS, contour_value
 
 ErrorSink = Callable[[str, str, str], None]
 
@@ -79,14 +83,29 @@ def _duration_at(
     return True, value
 
 
-def header_modifier(spec: Any) -> HeaderModifier | None:
+def header_modifier(
+    spec: Any, variables: Mapping[str, str], error: ErrorSink, where: str
+) -> HeaderModifier | None:
+    """A request/responseHeadersPolicy (`where` names it in errors): values as Contour
+    writes them for Envoy (`header_values`); a value Envoy cannot carry (a line break or
+    NUL) is a RouteError (`where` ends with the policy's field name)."""
     spec = mapping(spec)
+    values: list[HeaderValue] = []
+    for h in dicts(spec.get("set")):
+        name, value = text(h.get("name")), text(h.get("value"))
+        if not name:
+            continue
+        # Host becomes a host rewrite, which Envoy takes literally: only its characters count
+        host = name.lower() in HOST_HEADERS
+        if not host:
+            value = contour_value(value, variables)
+        if reason := control_error(value) if host else header_value_error(value):
+            kind = "Response" if where.endswith("responseHeadersPolicy") else "Request"
+            error(s.ROUTE_ERROR, f"{kind}HeadersPolicyInvalid", f"{where}.set {name}: {reason}")
+            continue
+        values.append(HeaderValue(name, value))
     modifier = HeaderModifier(
-        set=tuple(
-            HeaderValue(text(h.get("name")), text(h.get("value")))
-            for h in dicts(spec.get("set"))
-            if text(h.get("name"))
-        ),
+        set=tuple(values),
         remove=tuple(n for n in items(spec.get("remove")) if isinstance(n, str) and n),
     )
     return modifier or None
@@ -228,6 +247,10 @@ def cors(spec: Any, error: ErrorSink) -> CORSPolicy | None:
     if not origins or not strings("allowMethods"):
         error(s.CORS_ERROR, "PolicyDidNotParse", "corsPolicy needs allowOrigin and allowMethods")
         return None
+    for origin in origins:
+        if "*" in origin and origin != "*" and (reason := regex_error(glob_regex(origin))):
+            error(s.CORS_ERROR, "PolicyDidNotParse", f"corsPolicy.allowOrigin {origin!r}: {reason}")
+            return None
     return CORSPolicy(
         allow_origins=origins,
         allow_methods=strings("allowMethods"),
@@ -300,16 +323,26 @@ def rate_limit(spec: Any, error: ErrorSink) -> LocalRateLimit | None:
             "rateLimitPolicy.local.responseStatusCode must be between 400 and 599",
         )
         return None
+    # Envoy formats these like any header value: literal '%'s are escaped
+    headers = [
+        HeaderValue(text(h.get("name")), contour_value(text(h.get("value")), {}))
+        for h in dicts(local.get("responseHeadersToAdd"))
+        if text(h.get("name"))
+    ]
+    for h in headers:
+        if reason := header_value_error(h.value):
+            error(
+                s.RATE_LIMIT_ERROR,
+                "PolicyDidNotParse",
+                f"rateLimitPolicy.local.responseHeadersToAdd {h.name}: {reason}",
+            )
+            return None
     return LocalRateLimit(
         requests=requests,
         unit=_RATE_UNITS[unit],
         burst=burst if isinstance(burst, int) and burst > 0 else 0,
         status=code,
-        response_headers=tuple(
-            HeaderValue(text(h.get("name")), text(h.get("value")))
-            for h in dicts(local.get("responseHeadersToAdd"))
-            if text(h.get("name"))
-        ),
+        response_headers=tuple(headers),
     )
 
 

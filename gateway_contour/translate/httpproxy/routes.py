@@ -16,6 +16,7 @@ from gateway_contour.ir.model import Action, Route
 from gateway_contour.translate.httpproxy import policies as p
 from gateway_contour.translate.httpproxy import status as s
 from gateway_contour.translate.httpproxy.conditions import Conditions, parse_block
+from gateway_contour.translate.httpproxy.header_values import route_variables
 from gateway_contour.translate.httpproxy.services import Upstreams, route_backends
 from gateway_contour.translate.httpproxy.status import ProxyStatus
 
@@ -78,12 +79,17 @@ def compile_route(
         action = p.direct_response(spec.get("directResponsePolicy"), noting)
     if action is None:
         return None
+    variables = route_variables(namespace)
     route = Route(
         name=f"httpproxy/{namespace}/{name}/route/{index}",
         match=merged.to_match(),
         action=action,
-        request_headers=p.header_modifier(spec.get("requestHeadersPolicy")),
-        response_headers=p.header_modifier(spec.get("responseHeadersPolicy")),
+        request_headers=p.header_modifier(
+            spec.get("requestHeadersPolicy"), variables, noting, "requestHeadersPolicy"
+        ),
+        response_headers=p.header_modifier(
+            spec.get("responseHeadersPolicy"), variables, noting, "responseHeadersPolicy"
+        ),
         rewrite=p.path_rewrite(spec.get("pathRewritePolicy"), prefix, noting),
         mirrors=mirrors,
         timeouts=p.timeouts(spec.get("timeoutPolicy"), noting),

@@ -35,6 +35,7 @@ from gateway_contour.ir.model import (
 )
 from gateway_contour.translate.data import dicts, mapping, text
 from gateway_contour.translate.httpproxy import status as s
+from gateway_contour.translate.httpproxy.header_values import service_variables
 from gateway_contour.translate.httpproxy.policies import header_modifier
 from gateway_contour.translate.service_annotations import (
     ServiceSettings,
@@ -182,12 +183,24 @@ def route_backends(
                 ok = False
             mirrors.append(Mirror(cluster.name, float(min(weight, 100)) if weight else 100.0))
             continue
+        service = text(entry.get("name"))
+        variables = service_variables(namespace, service, entry.get("port"))
         weighted.append(
             WeightedCluster(
                 cluster=cluster.name,
                 weight=weight if any_weight else 1,
-                request_headers=header_modifier(entry.get("requestHeadersPolicy")),
-                response_headers=header_modifier(entry.get("responseHeadersPolicy")),
+                request_headers=header_modifier(
+                    entry.get("requestHeadersPolicy"),
+                    variables,
+                    error,
+                    f"service {service!r}: requestHeadersPolicy",
+                ),
+                response_headers=header_modifier(
+                    entry.get("responseHeadersPolicy"),
+                    variables,
+                    error,
+                    f"service {service!r}: responseHeadersPolicy",
+                ),
             )
         )
     if not ok:

@@ -5,7 +5,8 @@
   not "/foobar"; a trailing slash does not matter).
 - `ImplementationSpecific` (and a missing pathType) -> Contour's historical behaviour: a
   regular expression on the whole path when the path holds any of `^+*[]%`, else a plain
-  string prefix ("/foo" also matches "/foobar").
+  string prefix ("/foo" also matches "/foobar"). A regex Envoy would refuse (not RE2, or
+  over its program size limit: `envoy_checks.regex`) is an error of that path alone.
 
 An empty path is "/". Every other path must start with "/".
 
@@ -16,10 +17,10 @@ order of the objects (namespace, name), their rules and paths.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from gateway_contour.ir.model import PathMatch, PathMatchKind
+from gateway_contour.translate.envoy_checks.regex import regex_error
 
 REGEX_CHARACTERS = frozenset("^+*[]%")
 PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
@@ -40,10 +41,8 @@ def path_match(path_type: Any, path: Any) -> PathMatch:
     if path_type not in PATH_TYPES:
         raise PathError(f"pathType {path_type!r} is not one of {', '.join(PATH_TYPES)}")
     if path_type == "ImplementationSpecific" and REGEX_CHARACTERS.intersection(path):
-        try:
-            re.compile(path)
-        except re.error as err:
-            raise PathError(f"path {path!r} is not a valid regular expression: {err}") from None
+        if reason := regex_error(path):
+            raise PathError(reason)
         return PathMatch(PathMatchKind.REGEX, path)
     if not path.startswith("/"):
         raise PathError(f"path {path!r} must start with '/'")

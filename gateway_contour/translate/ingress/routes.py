@@ -31,6 +31,7 @@ from gateway_contour.ir.model import (
 )
 from gateway_contour.store.objects import KubeObject
 from gateway_contour.translate.data import dicts, items, mapping, text
+from gateway_contour.translate.envoy_checks.regex import regex_error
 from gateway_contour.translate.gatewayapi.hostnames import hostname_error, is_wildcard
 from gateway_contour.translate.ingress.annotations import (
     TLS_CERT_NAMESPACE,
@@ -91,6 +92,12 @@ def compile_ingress(
         if host != ANY_HOST and (error := hostname_error(host)):
             out.problems.append(f"rules[{r_i}]: {error}; the rule is ignored")
             continue
+        host_match = _host_match(host)
+        if host_match and (error := regex_error(host_match[0].value)):
+            out.problems.append(
+                f"rules[{r_i}]: host {host} as Envoy matches it: {error}; the rule is ignored"
+            )
+            continue
         paths = dicts(mapping(rule.get("http")).get("paths"))
         if not paths:
             out.problems.append(f"rules[{r_i}] ({host}) has no http paths; nothing is served")
@@ -106,7 +113,7 @@ def compile_ingress(
             used_paths.add(raw_path)
             route = Route(
                 name=f"{base}/{r_i}/{p_i}",
-                match=Match(path=path_m, headers=_host_match(host)),
+                match=Match(path=path_m, headers=host_match),
                 action=forward(path.get("backend"), where),
                 timeouts=policy.timeouts,
                 retry=policy.retry,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from gateway_contour.store.objects import Snapshot
@@ -76,15 +76,23 @@ class HostAddresses:
         """ "namespace/name" -> the first usable static IPAddress of each Gateway of ours."""
         out: dict[str, str] = {}
         for gateway in _our_gateway_objects(snapshot, controller_name):
-            for address in (gateway.get("spec") or {}).get("addresses") or []:
-                if not isinstance(address, dict):
-                    continue
-                type_ = address.get("type") or IP_ADDRESS
-                value = address.get("value")
-                if isinstance(value, str) and value and self.usable(type_, value):
-                    out[_full_name(gateway)] = str(ipaddress.ip_address(value))
-                    break
+            found = first_usable_address(gateway, self.usable)
+            if found is not None:
+                out[_full_name(gateway)] = found
         return out
+
+
+def first_usable_address(gateway: dict[str, Any], usable: Callable[[str, str], bool]) -> str | None:
+    """The first of the Gateway's spec.addresses that `usable(type, value)` accepts (the type
+    defaults to IPAddress), normalized; None when there is none."""
+    for address in (gateway.get("spec") or {}).get("addresses") or []:
+        if not isinstance(address, dict):
+            continue
+        type_ = address.get("type") or IP_ADDRESS
+        value = address.get("value")
+        if isinstance(value, str) and value and usable(type_, value):
+            return str(ipaddress.ip_address(value))
+    return None
 
 
 def _bindable(value: str) -> bool:

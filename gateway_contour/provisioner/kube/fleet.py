@@ -47,6 +47,7 @@ import anyio
 
 from gateway_contour.ir.model import IR, Protocol
 from gateway_contour.providers.kubernetes.client import TRANSPORT_ERRORS, ApiError, KubeClient
+from gateway_contour.provisioner.addresses import IP_ADDRESS, first_usable_address
 from gateway_contour.provisioner.kube.apply import Applier
 from gateway_contour.provisioner.kube.credentials import EnvoyCredentials
 from gateway_contour.provisioner.kube.drift import AppliedObjects
@@ -71,7 +72,6 @@ log = logging.getLogger(__name__)
 
 Address = tuple[str, str]  # (Gateway API address type, value)
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IP_ADDRESS = "IPAddress"
 WORKLOAD_KINDS = ("DaemonSet", "Deployment")
 REASON_ADDRESS_NOT_ASSIGNED = "AddressNotAssigned"
 REASON_INVALID_PARAMETERS = "InvalidParameters"
@@ -166,14 +166,6 @@ class KubeFleet:
             return False
         return not self.address_ranges or any(ip in net for net in self.address_ranges)
 
-    def _static_address(self, gateway: KubeObject) -> str:
-        """The first usable address the Gateway asks for, or ""."""
-        for address in dicts(mapping(gateway.get("spec")).get("addresses")):
-            type_, value = text(address.get("type")) or IP_ADDRESS, text(address.get("value"))
-            if value and self.address_usable(type_, value):
-                return str(ipaddress.ip_address(value))
-        return ""
-
     def desired(self, snapshot: Snapshot, ir: IR | None) -> dict[str, FleetSpec]:
         """Gateway "ns/name" -> its fleet, for every Gateway of a class of ours."""
         classes = {
@@ -224,7 +216,7 @@ class KubeFleet:
                 labels=labels,
                 annotations=annotations,
                 params=params,
-                load_balancer_ip=self._static_address(gateway),
+                load_balancer_ip=first_usable_address(gateway, self.address_usable) or "",
             )
         self._gateway_problems = gateway_problems
         self.static = {full: s.load_balancer_ip for full, s in out.items() if s.load_balancer_ip}

@@ -88,6 +88,15 @@ def get(url: str, host: str | None = None) -> tuple[int, str]:
         return error.code, ""
 
 
+def status_of(url: str) -> int | None:
+    """The status a GET of `url` answers, or None while nothing answers (kube-proxy has not
+    programmed a new Service's address yet: the connection times out)."""
+    try:
+        return get(url)[0]
+    except OSError:
+        return None
+
+
 def ready_pods(cluster: KubeCluster, namespace: str, selector: str = "") -> list[dict[str, Any]]:
     query = f"?labelSelector={selector}" if selector else ""
     _, pods = cluster.request("GET", f"/api/v1/namespaces/{namespace}/pods{query}")

@@ -17,6 +17,7 @@ from tests.node.objects import (
     pod_ready,
     ready_pods,
     service,
+    status_of,
 )
 from tests.support.node_cluster import NodeCluster
 
@@ -48,7 +49,7 @@ def test_deployment_behind_a_service_answers_from_every_ready_pod(node: NodeClus
     assert stray["status"]["phase"] == "Running" and not pod_ready(stray)
     assert stray["spec"]["nodeName"] == "node-1"  # the real scheduler bound it
 
-    await_value("the ClusterIP answers", lambda: get(f"http://{cluster_ip}/")[0] == 200)
+    await_value("the ClusterIP answers", lambda: status_of(f"http://{cluster_ip}/") == 200)
     answered: Counter[str] = Counter()
 
     def every_ready_pod_answered() -> bool:

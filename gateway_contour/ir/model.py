@@ -88,6 +88,9 @@ class HeaderMatch:
     kind: StringMatchKind = StringMatchKind.EXACT
     invert: bool = False  # HTTPProxy notpresent / notcontains / notexact
     ignore_case: bool = False
+    # a missing header is matched as "" (HTTPProxy treatMissingAsEmpty): an inverted match
+    # then holds for a request without it
+    treat_missing_as_empty: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -202,6 +202,11 @@ class HostWorld:
             lambda: https_request(self.https_port, path, host, ca_pem, **kwargs)  # type: ignore[arg-type]
         )
 
+    def statuses(self, name: str = "world") -> dict[str, dict[str, Any]]:
+        """Object ("Kind namespace/name") -> the status host mode last wrote for it."""
+        data = yaml.safe_load((self.tmp_path / f"{name}-status.yaml").read_text())
+        return {entry["object"]: entry["status"] for entry in data["statuses"]}
+
     @contextlib.asynccontextmanager
     async def running(self, objects_yaml: str, name: str = "world") -> AsyncIterator[HostMode]:
         """Host mode serving `objects_yaml` plus the backends' Services, until exit."""

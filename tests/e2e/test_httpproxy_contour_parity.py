@@ -1,0 +1,73 @@
+"""HTTPProxy behaviour Contour's own end-to-end tests expect (issue 21), through a real Envoy
+in host mode: header conditions with treatMissingAsEmpty."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.host_world import HostWorld
+from tests.e2e.http_client import eventually
+
+pytestmark = pytest.mark.e2e
+
+PROXIES = textwrap.dedent("""\
+    apiVersion: projectcontour.io/v1
+    kind: HTTPProxy
+    metadata: {name: conditions, namespace: default}
+    spec:
+      virtualhost: {fqdn: conditions.example.com}
+      routes:
+      - services: [{name: app, port: 80}]
+      - conditions:
+        - prefix: /missing-as-empty
+        - header: {name: x-tier, notcontains: gold, treatMissingAsEmpty: true}
+        services: [{name: api, port: 80}]
+      - conditions:
+        - prefix: /missing-as-empty
+        - header: {name: x-zone, notexact: silver, treatMissingAsEmpty: true}
+        - header: {name: x-lane, present: true}
+        services: [{name: api, port: 80}]
+      - conditions:
+        - prefix: /missing-is-missing
+        - header: {name: x-tier, notcontains: gold}
+        services: [{name: api, port: 80}]
+    """)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[HostWorld]:
+    world = HostWorld(tmp_path, ("app", "api"))
+    world.start_backends()
+    try:
+        async with world.running(PROXIES):
+            await eventually(
+                lambda: world.get("/", host="conditions.example.com"),
+                lambda r: r.backend == "app",
+            )
+            yield world
+    finally:
+        world.stop_backends()
+
+
+async def test_treat_missing_as_empty(world: HostWorld) -> None:
+    assert world.statuses()["HTTPProxy default/conditions"]["currentStatus"] == "valid"
+
+    async def backend(path: str, **headers: str) -> str | None:
+        found = await world.get(path, host="conditions.example.com", headers=headers)
+        return found.backend
+
+    # without the header: "" does not contain "gold", so the notcontains route matches
+    assert await backend("/missing-as-empty") == "api"
+    assert await backend("/missing-as-empty", **{"x-tier": "bronze"}) == "api"
+    assert await backend("/missing-as-empty", **{"x-tier": "gold"}) == "app"
+    # notexact with it, beside another condition: a missing x-zone is "", not "silver"
+    gold = {"x-tier": "gold", "x-lane": "1"}
+    assert await backend("/missing-as-empty", **gold) == "api"
+    assert await backend("/missing-as-empty", **gold, **{"x-zone": "silver"}) == "app"
+    # without treatMissingAsEmpty a negated match needs the header to be there
+    assert await backend("/missing-is-missing") == "app"
+    assert await backend("/missing-is-missing", **{"x-tier": "bronze"}) == "api"

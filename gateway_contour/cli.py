@@ -16,6 +16,7 @@ import anyio
 from gateway_contour.certs.rotation import DEFAULT_GRACE
 from gateway_contour.envoy.bootstrap import BootstrapOptions, XdsClientTLS, write_bootstrap
 from gateway_contour.gcpolicy import GCWatch
+from gateway_contour.ir.model import HTTPSettings
 from gateway_contour.migrate import command as migrate_command
 from gateway_contour.translate.options import TranslateOptions
 from gateway_contour.xds.limits import DEFAULT_MAX_STREAMS
@@ -55,6 +56,7 @@ def _add_host_mode_args(p: argparse.ArgumentParser, config_dir_default: Path | N
         "(default: $TMPDIR/gateway-contour-UID/XDS_ADDRESS-XDS_PORT)",
     )
     _add_ingress_args(p)
+    _add_http_args(p)
     p.add_argument(
         "--ingress-http-port",
         type=int,
@@ -91,6 +93,20 @@ def _add_ingress_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_http_args(p: argparse.ArgumentParser) -> None:
+    """Contour's global settings of every HTTP listener (its configuration file's)."""
+    p.add_argument(
+        "--disable-merge-slashes",
+        action="store_true",
+        help="route and forward request paths with adjacent slashes as sent, not merged "
+        "(Contour's disableMergeSlashes)",
+    )
+
+
+def _http_settings(args: argparse.Namespace) -> HTTPSettings:
+    return HTTPSettings(merge_slashes=not args.disable_merge_slashes)
+
+
 def _ingress_classes(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(c.strip() for c in args.ingress_class_name.split(",") if c.strip())
 
@@ -121,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--leader-namespace", default="gateway-contour")
     serve.add_argument("--no-leader-election", action="store_true")
     _add_ingress_args(serve)
+    _add_http_args(serve)
     serve.add_argument(
         "--ingress-status-address",
         default=None,
@@ -382,6 +399,7 @@ def _run_host_mode(args: argparse.Namespace, demo_backends: bool) -> int:
         ingress_class_names=_ingress_classes(args),
         ingress_default_class=args.ingress_default_class,
         fallback_certificate=args.fallback_certificate,
+        http=_http_settings(args),
     )
     if args.ingress_http_port is not None:
         config.legacy_http_port = args.ingress_http_port
@@ -449,6 +467,7 @@ def _serve(args: argparse.Namespace) -> int:
         fallback_certificate=args.fallback_certificate,
         legacy_fleet_parameters=args.legacy_fleet_parameters,
         legacy_fleet=args.legacy_fleet,
+        http=_http_settings(args),
     )
     if args.bootstrap_image:
         config.bootstrap_image = args.bootstrap_image

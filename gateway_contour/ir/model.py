@@ -499,6 +499,15 @@ class Secret:
 
 
 @dataclass(frozen=True, slots=True)
+class HTTPSettings:
+    """How every HTTP connection manager of every fleet treats requests (Contour's global
+    settings). `merge_slashes`: adjacent slashes of a path are merged before routing and
+    forwarding ("//foo" is "/foo"; Contour's disableMergeSlashes turns it off)."""
+
+    merge_slashes: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class IR:
     """Everything Envoy needs, in deterministic order (sorted by name)."""
 
@@ -506,3 +515,4 @@ class IR:
     clusters: tuple[Cluster, ...] = ()
     endpoints: tuple[ClusterEndpoints, ...] = ()
     secrets: tuple[Secret, ...] = ()
+    http: HTTPSettings = field(default_factory=HTTPSettings)

@@ -1,14 +1,17 @@
 """HTTPProxy behaviour Contour's own end-to-end tests expect (issue 21), through a real Envoy
-in host mode: header conditions with treatMissingAsEmpty."""
+in host mode: header conditions with treatMissingAsEmpty, adjacent slashes merged before
+routing (unless the operator disables it)."""
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from gateway_contour.ir.model import HTTPSettings
 from tests.e2e.host_world import HostWorld
 from tests.e2e.http_client import eventually
 
@@ -35,12 +38,15 @@ PROXIES = textwrap.dedent("""\
         - prefix: /missing-is-missing
         - header: {name: x-tier, notcontains: gold}
         services: [{name: api, port: 80}]
+      - conditions: [{prefix: /foo}]
+        services: [{name: api, port: 80}]
     """)
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[HostWorld]:
-    world = HostWorld(tmp_path, ("app", "api"))
+@contextlib.asynccontextmanager
+async def serving(tmp_path: Path, http: HTTPSettings | None = None) -> AsyncIterator[HostWorld]:
+    """The proxies served by host mode, with the operator's `http` settings."""
+    world = HostWorld(tmp_path, ("app", "api"), http=http or HTTPSettings())
     world.start_backends()
     try:
         async with world.running(PROXIES):
@@ -51,6 +57,12 @@ async def world(tmp_path: Path) -> AsyncIterator[HostWorld]:
             yield world
     finally:
         world.stop_backends()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[HostWorld]:
+    async with serving(tmp_path) as world:
+        yield world
 
 
 async def test_treat_missing_as_empty(world: HostWorld) -> None:
@@ -71,3 +83,19 @@ async def test_treat_missing_as_empty(world: HostWorld) -> None:
     # without treatMissingAsEmpty a negated match needs the header to be there
     assert await backend("/missing-is-missing") == "app"
     assert await backend("/missing-is-missing", **{"x-tier": "bronze"}) == "api"
+
+
+async def test_adjacent_slashes_are_merged(world: HostWorld) -> None:
+    merged = await world.get("//foo//bar", host="conditions.example.com")
+    # routed as /foo/bar, and forwarded so
+    assert (merged.backend, merged.json()["path"]) == ("api", "/foo/bar")
+    assert (await world.get("/foo", host="conditions.example.com")).backend == "api"
+
+
+async def test_merging_slashes_can_be_disabled(tmp_path: Path) -> None:
+    async with serving(tmp_path, HTTPSettings(merge_slashes=False)) as world:
+        kept = await world.get("//foo//bar", host="conditions.example.com")
+        # routed by "/" and forwarded as sent (the echo backend's http.server itself turns
+        # the leading "//" into "/"; the inner "//" shows Envoy kept them)
+        assert (kept.backend, kept.json()["path"]) == ("app", "/foo//bar")
+        assert (await world.get("/foo", host="conditions.example.com")).backend == "api"

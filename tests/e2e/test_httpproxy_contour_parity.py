@@ -1,6 +1,6 @@
 """HTTPProxy behaviour Contour's own end-to-end tests expect (issue 21), through a real Envoy
 in host mode: header conditions with treatMissingAsEmpty, adjacent slashes merged before
-routing (unless the operator disables it)."""
+routing (unless the operator disables it), a wildcard fqdn covering one label."""
 
 from __future__ import annotations
 
@@ -40,6 +40,14 @@ PROXIES = textwrap.dedent("""\
         services: [{name: api, port: 80}]
       - conditions: [{prefix: /foo}]
         services: [{name: api, port: 80}]
+    ---
+    apiVersion: projectcontour.io/v1
+    kind: HTTPProxy
+    metadata: {name: wildcard, namespace: default}
+    spec:
+      virtualhost: {fqdn: "*.domain.io"}
+      routes:
+      - services: [{name: api, port: 80}]
     """)
 
 
@@ -99,3 +107,11 @@ async def test_merging_slashes_can_be_disabled(tmp_path: Path) -> None:
         # the leading "//" into "/"; the inner "//" shows Envoy kept them)
         assert (kept.backend, kept.json()["path"]) == ("app", "/foo//bar")
         assert (await world.get("/foo", host="conditions.example.com")).backend == "api"
+
+
+async def test_wildcard_fqdn_covers_one_label(world: HostWorld) -> None:
+    assert world.statuses()["HTTPProxy default/wildcard"]["currentStatus"] == "valid"
+    assert (await world.get("/", host="foo.domain.io")).backend == "api"
+    assert (await world.get("/", host="foo.domain.io:8080")).backend == "api"
+    assert (await world.get("/", host="bar.foo.domain.io")).status == 404
+    assert (await world.get("/", host="domain.io")).status == 404

@@ -47,6 +47,7 @@ from gateway_contour.envoy import names
 from gateway_contour.envoy.common import ads_config_source, dns_san_matcher, pack, sds_secret
 from gateway_contour.envoy.l4 import tcp_proxy_filter, udp_proxy_filter
 from gateway_contour.envoy.memo import BuildMemo
+from gateway_contour.envoy.misdirected import checks_sni, sni_host_filter
 from gateway_contour.envoy.ratelimit import rate_limit_http_filter, uses_rate_limit
 from gateway_contour.envoy.rbac import rbac_http_filter, uses_ip_filter
 from gateway_contour.envoy.route import route_configuration, sni_route_configuration, uses_cors
@@ -132,9 +133,12 @@ def http_connection_manager(
     http: HTTPSettings | None = None,
 ) -> lc.Filter:
     """`hosts` (the virtual hosts of the route configuration) decide which optional
-    filters are installed: RBAC for IP filters, local_ratelimit for rate limits."""
+    filters are installed: the SNI check of wildcard hosts, RBAC for IP filters,
+    local_ratelimit for rate limits."""
     http = http if http is not None else HTTPSettings()
     filters = []
+    if checks_sni(hosts):
+        filters.append(sni_host_filter())
     if cors:
         filters.append(
             hcm_pb2.HttpFilter(name=names.CORS_FILTER, typed_config=pack(cors_pb2.Cors()))

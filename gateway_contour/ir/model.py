@@ -320,6 +320,9 @@ class TLSServer:
     max_version: str = "1.3"
     alpn: tuple[str, ...] = ("h2", "http/1.1")
     client_validation: ClientValidation | None = None
+    # on a wildcard server name's chain, a request whose Host is not the SNI gets 421
+    # (Contour's Ingress and HTTPProxy; envoy/misdirected.py)
+    host_must_match_sni: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,6 +197,8 @@ class PathRewrite:
 class Rewrite:
     hostname: str | None = None
     path: PathRewrite | None = None
+    # Host is rewritten to the value of this request header (HTTPProxy `%REQ(name)%`)
+    hostname_header: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

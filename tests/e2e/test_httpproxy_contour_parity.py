@@ -1,6 +1,7 @@
 """HTTPProxy behaviour Contour's own end-to-end tests expect (issue 21), through a real Envoy
 in host mode: header conditions with treatMissingAsEmpty, adjacent slashes merged before
-routing (unless the operator disables it), a wildcard fqdn covering one label."""
+routing (unless the operator disables it), a wildcard fqdn covering one label, Host set
+from another request header (a host rewrite, over HTTP and HTTPS)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from gateway_contour.certs.authority import generate_ca, issue
 from gateway_contour.ir.model import HTTPSettings
-from tests.e2e.host_world import HostWorld
+from tests.e2e.host_world import HostWorld, tls_secret_yaml
 from tests.e2e.http_client import eventually
 
 pytestmark = pytest.mark.e2e
+
+CA = generate_ca("parity-e2e-ca")
 
 PROXIES = textwrap.dedent("""\
     apiVersion: projectcontour.io/v1
@@ -48,6 +52,19 @@ PROXIES = textwrap.dedent("""\
       virtualhost: {fqdn: "*.domain.io"}
       routes:
       - services: [{name: api, port: 80}]
+    ---
+    apiVersion: projectcontour.io/v1
+    kind: HTTPProxy
+    metadata: {name: rewrite, namespace: default}
+    spec:
+      virtualhost:
+        fqdn: rewrite.example.com
+        tls: {secretName: rewrite-cert}
+      routes:
+      - permitInsecure: true
+        requestHeadersPolicy:
+          set: [{name: Host, value: "%REQ(x-host-rewrite)%"}]
+        services: [{name: api, port: 80}]
     """)
 
 
@@ -56,8 +73,9 @@ async def serving(tmp_path: Path, http: HTTPSettings | None = None) -> AsyncIter
     """The proxies served by host mode, with the operator's `http` settings."""
     world = HostWorld(tmp_path, ("app", "api"), http=http or HTTPSettings())
     world.start_backends()
+    secret = tls_secret_yaml("rewrite-cert", "default", *issue(CA, "rewrite.example.com"))
     try:
-        async with world.running(PROXIES):
+        async with world.running("---\n".join([PROXIES, secret])):
             await eventually(
                 lambda: world.get("/", host="conditions.example.com"),
                 lambda r: r.backend == "app",
@@ -115,3 +133,13 @@ async def test_wildcard_fqdn_covers_one_label(world: HostWorld) -> None:
     assert (await world.get("/", host="foo.domain.io:8080")).backend == "api"
     assert (await world.get("/", host="bar.foo.domain.io")).status == 404
     assert (await world.get("/", host="domain.io")).status == 404
+
+
+async def test_host_set_from_a_request_header(world: HostWorld) -> None:
+    assert world.statuses()["HTTPProxy default/rewrite"]["currentStatus"] == "valid"
+    headers = {"x-host-rewrite": "upstream.internal"}
+    plain = await world.get("/", host="rewrite.example.com", headers=headers)
+    secure = await world.get_tls("/", "rewrite.example.com", CA.cert_pem, headers=headers)
+    for answer in (plain, secure):
+        assert answer.backend == "api"
+        assert answer.json()["host"] == "upstream.internal"

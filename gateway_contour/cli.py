@@ -16,7 +16,7 @@ import anyio
 from gateway_contour.certs.rotation import DEFAULT_GRACE
 from gateway_contour.envoy.bootstrap import BootstrapOptions, XdsClientTLS, write_bootstrap
 from gateway_contour.gcpolicy import GCWatch
-from gateway_contour.ir.model import HTTPSettings
+from gateway_contour.ir.model import Compression, HTTPSettings
 from gateway_contour.migrate import command as migrate_command
 from gateway_contour.translate.options import TranslateOptions
 from gateway_contour.xds.limits import DEFAULT_MAX_STREAMS
@@ -101,10 +101,18 @@ def _add_http_args(p: argparse.ArgumentParser) -> None:
         help="route and forward request paths with adjacent slashes as sent, not merged "
         "(Contour's disableMergeSlashes)",
     )
+    p.add_argument(
+        "--compression",
+        choices=[c.value for c in Compression],
+        default=Compression.GZIP.value,
+        help="compress responses with this when the client accepts it (default: %(default)s)",
+    )
 
 
 def _http_settings(args: argparse.Namespace) -> HTTPSettings:
-    return HTTPSettings(merge_slashes=not args.disable_merge_slashes)
+    return HTTPSettings(
+        merge_slashes=not args.disable_merge_slashes, compression=Compression(args.compression)
+    )
 
 
 def _ingress_classes(args: argparse.Namespace) -> tuple[str, ...]:

@@ -45,6 +45,7 @@ from google.protobuf import wrappers_pb2
 
 from gateway_contour.envoy import names
 from gateway_contour.envoy.common import ads_config_source, dns_san_matcher, pack, sds_secret
+from gateway_contour.envoy.compression import compressor_filter
 from gateway_contour.envoy.l4 import tcp_proxy_filter, udp_proxy_filter
 from gateway_contour.envoy.memo import BuildMemo
 from gateway_contour.envoy.misdirected import checks_sni, sni_host_filter
@@ -134,11 +135,14 @@ def http_connection_manager(
 ) -> lc.Filter:
     """`hosts` (the virtual hosts of the route configuration) decide which optional
     filters are installed: the SNI check of wildcard hosts, RBAC for IP filters,
-    local_ratelimit for rate limits."""
+    local_ratelimit for rate limits; `http` the response compressor (envoy/compression)."""
     http = http if http is not None else HTTPSettings()
     filters = []
     if checks_sni(hosts):
         filters.append(sni_host_filter())
+    compressor = compressor_filter(http.compression)
+    if compressor is not None:
+        filters.append(compressor)
     if cors:
         filters.append(
             hcm_pb2.HttpFilter(name=names.CORS_FILTER, typed_config=pack(cors_pb2.Cors()))

@@ -503,13 +503,24 @@ class Secret:
         return f"Secret(name={self.name!r}, <redacted>)"
 
 
+class Compression(enum.StrEnum):
+    """The response compression every HTTP listener offers (Contour's compression setting)."""
+
+    GZIP = "gzip"
+    BROTLI = "brotli"
+    ZSTD = "zstd"
+    DISABLED = "disabled"
+
+
 @dataclass(frozen=True, slots=True)
 class HTTPSettings:
     """How every HTTP connection manager of every fleet treats requests (Contour's global
     settings). `merge_slashes`: adjacent slashes of a path are merged before routing and
-    forwarding ("//foo" is "/foo"; Contour's disableMergeSlashes turns it off)."""
+    forwarding ("//foo" is "/foo"; Contour's disableMergeSlashes turns it off).
+    `compression`: responses are compressed with this when the client accepts it."""
 
     merge_slashes: bool = True
+    compression: Compression = Compression.GZIP
 
 
 @dataclass(frozen=True, slots=True)

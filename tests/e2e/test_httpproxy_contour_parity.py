@@ -1,11 +1,14 @@
 """HTTPProxy behaviour Contour's own end-to-end tests expect (issue 21), through a real Envoy
 in host mode: header conditions with treatMissingAsEmpty, adjacent slashes merged before
 routing (unless the operator disables it), a wildcard fqdn covering one label, Host set
-from another request header (a host rewrite, over HTTP and HTTPS)."""
+from another request header (a host rewrite, over HTTP and HTTPS), responses compressed
+(gzip by default, or the operator's choice)."""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
+import json
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gateway_contour.certs.authority import generate_ca, issue
-from gateway_contour.ir.model import HTTPSettings
+from gateway_contour.ir.model import Compression, HTTPSettings
 from tests.e2e.host_world import HostWorld, tls_secret_yaml
 from tests.e2e.http_client import eventually
 
@@ -143,3 +146,28 @@ async def test_host_set_from_a_request_header(world: HostWorld) -> None:
     for answer in (plain, secure):
         assert answer.backend == "api"
         assert answer.json()["host"] == "upstream.internal"
+
+
+async def test_responses_are_gzipped_when_the_client_accepts_it(world: HostWorld) -> None:
+    host = "conditions.example.com"
+    packed = await world.get("/foo", host=host, headers={"accept-encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert json.loads(gzip.decompress(packed.body))["backend"] == "api"
+    plain = await world.get("/foo", host=host)
+    assert "content-encoding" not in plain.headers and plain.backend == "api"
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "encoding"),
+    [(Compression.BROTLI, "br"), (Compression.ZSTD, "zstd"), (Compression.DISABLED, None)],
+)
+async def test_the_operator_chooses_the_compression(
+    tmp_path: Path, algorithm: Compression, encoding: str | None
+) -> None:
+    async with serving(tmp_path, HTTPSettings(compression=algorithm)) as world:
+        accepts = {"accept-encoding": "gzip, br, zstd"}
+        answer = await world.get("/foo", host="conditions.example.com", headers=accepts)
+        assert answer.status == 200
+        assert answer.headers.get("content-encoding") == encoding
+        if encoding is None:
+            assert answer.backend == "api"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from gateway_contour.ir.model import HTTPSettings
+from gateway_contour.ir.model import Compression, HTTPSettings
 from gateway_contour.translate import TranslateOptions
 
 
@@ -18,5 +18,8 @@ def options_of(case_dir: Path) -> TranslateOptions:
         return TranslateOptions()
     fields = yaml.safe_load(path.read_text()) or {}
     if "http" in fields:
-        fields["http"] = HTTPSettings(**fields["http"])
+        http = dict(fields["http"])
+        if "compression" in http:
+            http["compression"] = Compression(http["compression"])
+        fields["http"] = HTTPSettings(**http)
     return TranslateOptions(**fields)

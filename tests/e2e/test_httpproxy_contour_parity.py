@@ -2,7 +2,8 @@
 in host mode: header conditions with treatMissingAsEmpty, adjacent slashes merged before
 routing (unless the operator disables it), a wildcard fqdn covering one label, Host set
 from another request header (a host rewrite, over HTTP and HTTPS), responses compressed
-(gzip by default, or the operator's choice)."""
+(gzip by default, or the operator's choice), include errors reported and served around as
+Contour does."""
 
 from __future__ import annotations
 
@@ -68,7 +69,58 @@ PROXIES = textwrap.dedent("""\
         requestHeadersPolicy:
           set: [{name: Host, value: "%REQ(x-host-rewrite)%"}]
         services: [{name: api, port: 80}]
+    ---
+    apiVersion: projectcontour.io/v1
+    kind: HTTPProxy
+    metadata: {name: partial, namespace: default}
+    spec:
+      virtualhost: {fqdn: partial.example.com}
+      routes:
+      - services: [{name: app, port: 80}]
+      includes:
+      - {name: missing, conditions: [{prefix: /gone}]}
+      - {name: wildcard, conditions: [{prefix: /root}]}
+      - {name: child, conditions: [{prefix: /child}]}
+    ---
+    apiVersion: projectcontour.io/v1
+    kind: HTTPProxy
+    metadata: {name: strict, namespace: default}
+    spec:
+      virtualhost: {fqdn: strict.example.com}
+      routes:
+      - services: [{name: app, port: 80}]
+      includes:
+      - {name: exact-child, conditions: [{exact: /exactly}]}
+      - {name: regex-child, conditions: [{regex: "/re.*"}]}
+    ---
+    apiVersion: projectcontour.io/v1
+    kind: HTTPProxy
+    metadata: {name: cyclic, namespace: default}
+    spec:
+      virtualhost: {fqdn: cyclic.example.com}
+      routes:
+      - services: [{name: app, port: 80}]
+      includes:
+      - {name: b, conditions: [{prefix: /b}]}
     """)
+CHILDREN = "---\n".join(
+    textwrap.dedent(f"""\
+        apiVersion: projectcontour.io/v1
+        kind: HTTPProxy
+        metadata: {{name: {name}, namespace: default}}
+        spec:
+          routes:
+          - services: [{{name: api, port: 80}}]
+          includes: {includes}
+        """)
+    for name, includes in (
+        ("child", "[]"),
+        ("exact-child", "[]"),
+        ("regex-child", "[]"),
+        ("b", "[{name: c, conditions: [{prefix: /c}]}]"),
+        ("c", "[{name: b, conditions: [{prefix: /again}]}]"),
+    )
+)
 
 
 @contextlib.asynccontextmanager
@@ -78,7 +130,7 @@ async def serving(tmp_path: Path, http: HTTPSettings | None = None) -> AsyncIter
     world.start_backends()
     secret = tls_secret_yaml("rewrite-cert", "default", *issue(CA, "rewrite.example.com"))
     try:
-        async with world.running("---\n".join([PROXIES, secret])):
+        async with world.running("---\n".join([PROXIES, CHILDREN, secret])):
             await eventually(
                 lambda: world.get("/", host="conditions.example.com"),
                 lambda r: r.backend == "app",
@@ -171,3 +223,45 @@ async def test_the_operator_chooses_the_compression(
         assert answer.headers.get("content-encoding") == encoding
         if encoding is None:
             assert answer.backend == "api"
+
+
+def errors_of(world: HostWorld, proxy: str) -> list[tuple[str, str]]:
+    (condition,) = world.statuses()[f"HTTPProxy {proxy}"]["conditions"]
+    return [(e["type"], e["reason"]) for e in condition.get("errors", [])]
+
+
+async def test_missing_or_root_include_answers_502_and_the_rest_serves(world: HostWorld) -> None:
+    async def answer(path: str) -> tuple[int, str | None]:
+        found = await world.get(path, host="partial.example.com")
+        return found.status, found.backend
+
+    assert await answer("/") == (200, "app")
+    assert await answer("/child/x") == (200, "api")
+    assert await answer("/gone/x") == (502, None)
+    assert await answer("/root") == (502, None)
+    assert errors_of(world, "default/partial") == [
+        ("IncludeError", "IncludeNotFound"),
+        ("IncludeError", "RootIncludesRoot"),
+    ]
+    assert world.statuses()["HTTPProxy default/child"]["currentStatus"] == "valid"
+
+
+async def test_exact_or_regex_include_invalidates_the_includer(world: HostWorld) -> None:
+    assert errors_of(world, "default/strict") == [
+        ("IncludeError", "PathMatchConditionsNotValid"),  # exact-child's include
+        ("IncludeError", "PathMatchConditionsNotValid"),  # regex-child's
+    ]
+    for child in ("exact-child", "regex-child"):
+        assert world.statuses()[f"HTTPProxy default/{child}"]["currentStatus"] == "valid"
+    for path in ("/", "/exactly", "/regex"):
+        assert (await world.get(path, host="strict.example.com")).status == 404
+
+
+async def test_include_cycle_is_reported_on_the_proxy_entered_again(world: HostWorld) -> None:
+    # cyclic -> b -> c -> b
+    assert errors_of(world, "default/b") == [("IncludeError", "IncludeCreatesCycle")]
+    assert errors_of(world, "default/c") == []
+    assert world.statuses()["HTTPProxy default/cyclic"]["currentStatus"] == "valid"
+    assert (await world.get("/", host="cyclic.example.com")).backend == "app"
+    # b is invalid: nothing of it (nor of c below it) is served
+    assert (await world.get("/b/c", host="cyclic.example.com")).backend == "app"

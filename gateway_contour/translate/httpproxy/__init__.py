@@ -232,7 +232,7 @@ def _translate_root(key: Key, scope: RootScope, reads: RootReads) -> RootHosts |
             "Spec.VirtualHost.TLS passthrough requires a tcpproxy",
         )
     compiled = Inclusion(scope.proxies, scope.statuses, compiler).routes(key)
-    if compiled is None or not status.valid:
+    if compiled is None or not status.serves:
         return None
     owner = f"HTTPProxy {key[0]}/{key[1]}"
     named = _unique_names(tuple(c.route for c in compiled))

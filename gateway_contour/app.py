@@ -20,6 +20,7 @@ from pathlib import Path
 import anyio
 
 from gateway_contour.envoy.bootstrap import XdsClientTLS
+from gateway_contour.ir.model import HTTPSettings
 from gateway_contour.observability.metrics import Metrics, Observed
 from gateway_contour.observability.server import OpsServer, start_ops_servers
 from gateway_contour.pipeline import Pipeline
@@ -57,6 +58,7 @@ class HostModeConfig:
     ingress_class_names: tuple[str, ...] = ()
     ingress_default_class: str | None = None
     fallback_certificate: str | None = None  # "namespace/name" (HTTPProxy fallback)
+    http: HTTPSettings = field(default_factory=HTTPSettings)  # every HTTP listener's
     xds_certs: Path | None = None  # certgen output: controller/ and envoy/ (mutual TLS)
     metrics_address: str | None = None  # "host:port" of /metrics, /healthz, /readyz
     debug_address: str | None = None  # "host:port" of /debug/ir, /debug/xds (and health)
@@ -90,6 +92,7 @@ class HostMode:
             ingress_class_names=cfg.ingress_class_names,
             ingress_default_class=cfg.ingress_default_class,
             fallback_certificate=cfg.fallback_certificate,
+            http=cfg.http,
         )
         self.pipeline = Pipeline(self.cache, options)
         # every Envoy of host mode is ours: each fleet's stream must show that fleet's token

@@ -15,6 +15,7 @@ from pathlib import Path
 # `bootstrap`, which must not pay for the controller's imports (a second or more on a busy
 # node). Each command imports what it runs.
 from gateway_contour.defaults import CA_ROTATION_GRACE, LEGACY_FLEET, MAX_STREAMS
+from gateway_contour.ir.model import Compression, HTTPSettings
 from gateway_contour.migrate import command as migrate_command
 
 QUICKSTART_DIR = Path("manifests/examples/quickstart")
@@ -52,6 +53,7 @@ def _add_host_mode_args(p: argparse.ArgumentParser, config_dir_default: Path | N
         "(default: $TMPDIR/gateway-contour-UID/XDS_ADDRESS-XDS_PORT)",
     )
     _add_ingress_args(p)
+    _add_http_args(p)
     p.add_argument(
         "--ingress-http-port",
         type=int,
@@ -95,6 +97,28 @@ def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _add_http_args(p: argparse.ArgumentParser) -> None:
+    """Contour's global settings of every HTTP listener (its configuration file's)."""
+    p.add_argument(
+        "--disable-merge-slashes",
+        action="store_true",
+        help="route and forward request paths with adjacent slashes as sent, not merged "
+        "(Contour's disableMergeSlashes)",
+    )
+    p.add_argument(
+        "--compression",
+        choices=[c.value for c in Compression],
+        default=Compression.GZIP.value,
+        help="compress responses with this when the client accepts it (default: %(default)s)",
+    )
+
+
+def _http_settings(args: argparse.Namespace) -> HTTPSettings:
+    return HTTPSettings(
+        merge_slashes=not args.disable_merge_slashes, compression=Compression(args.compression)
+    )
+
+
 def _ingress_classes(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(c.strip() for c in args.ingress_class_name.split(",") if c.strip())
 
@@ -125,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--leader-namespace", default="gateway-contour")
     serve.add_argument("--no-leader-election", action="store_true")
     _add_ingress_args(serve)
+    _add_http_args(serve)
     serve.add_argument(
         "--ingress-status-address",
         default=None,
@@ -396,6 +421,7 @@ def _run_host_mode(args: argparse.Namespace, demo_backends: bool) -> int:
         ingress_class_names=_ingress_classes(args),
         ingress_default_class=args.ingress_default_class,
         fallback_certificate=args.fallback_certificate,
+        http=_http_settings(args),
     )
     if args.ingress_http_port is not None:
         config.legacy_http_port = args.ingress_http_port
@@ -468,6 +494,7 @@ def _serve(args: argparse.Namespace) -> int:
         legacy_fleet_parameters=args.legacy_fleet_parameters,
         legacy_fleet=args.legacy_fleet,
         load_balancer_ranges=tuple(args.load_balancer_address_range),
+        http=_http_settings(args),
     )
     if args.bootstrap_image:
         config.bootstrap_image = args.bootstrap_image

@@ -22,7 +22,7 @@ from gateway_contour.certs.fleet import FleetCertificates
 from gateway_contour.certs.rotation import DEFAULT_GRACE
 from gateway_contour.debounce import Debouncer
 from gateway_contour.envoy.bootstrap import XdsClientTLS
-from gateway_contour.ir.model import IR
+from gateway_contour.ir.model import IR, HTTPSettings
 from gateway_contour.observability.metrics import Metrics, Observed
 from gateway_contour.observability.server import OpsServer, start_ops_servers
 from gateway_contour.pipeline import Pipeline
@@ -105,6 +105,7 @@ class ServeConfig:
     ingress_default_class: str | None = None
     ingress_status_address: str | None = None
     fallback_certificate: str | None = None  # "namespace/name" (HTTPProxy fallback)
+    http: HTTPSettings = field(default_factory=HTTPSettings)  # every HTTP listener's
     # provision "kubernetes": "namespace/name" of the ContourDeployment shaping the implicit
     # Ingress/HTTPProxy fleet (None: the defaults)
     legacy_fleet_parameters: str | None = None
@@ -156,6 +157,7 @@ class ServeMode:
                 ingress_status_address=config.ingress_status_address,
                 fallback_certificate=config.fallback_certificate,
                 legacy_fleet=config.legacy_fleet,
+                http=config.http,
             ),
         )
         self.client: KubeClient | None = None

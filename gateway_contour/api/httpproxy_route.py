@@ -49,6 +49,9 @@ def match_conditions(description: str) -> Schema:
             "notexact": string("The value is not this."),
             "regex": string("The value matches this regular expression."),
             "ignoreCase": boolean("Compare values ignoring case."),
+            "treatMissingAsEmpty": boolean(
+                "A missing header counts as an empty value (notcontains and notexact only)."
+            ),
         },
         required=["name"],
     )

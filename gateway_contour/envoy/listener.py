@@ -2,10 +2,11 @@
 
 HTTP: one filter chain with an HttpConnectionManager that loads its routes over RDS (ADS),
 named after the listener. The connection manager trusts the peer address as the client
-(`use_remote_address`), normalizes paths, keeps the Host header as the client sent it, port
-included (Gateway API wants the backend to see it; route configurations ignore the port when
-matching hostnames), and lists websocket upgrades as disabled so that routes asking for
-websockets enable them one by one.
+(`use_remote_address`), normalizes paths (merging adjacent slashes unless the IR's
+HTTPSettings say not to: Contour's disableMergeSlashes), keeps the Host header as the client
+sent it, port included (Gateway API wants the backend to see it; route configurations ignore
+the port when matching hostnames), and lists websocket upgrades as disabled so that routes
+asking for websockets enable them one by one.
 
 HTTPS / TLS: a `tls_inspector` reads the SNI and each server name gets its own filter chain
 matched on `server_names` ("*" is the chain with no server name, used when nothing else
@@ -44,12 +45,14 @@ from google.protobuf import wrappers_pb2
 
 from gateway_contour.envoy import names
 from gateway_contour.envoy.common import ads_config_source, dns_san_matcher, pack, sds_secret
+from gateway_contour.envoy.compression import compressor_filter
 from gateway_contour.envoy.l4 import tcp_proxy_filter, udp_proxy_filter
 from gateway_contour.envoy.memo import BuildMemo
+from gateway_contour.envoy.misdirected import checks_sni, sni_host_filter
 from gateway_contour.envoy.ratelimit import rate_limit_http_filter, uses_rate_limit
 from gateway_contour.envoy.rbac import rbac_http_filter, uses_ip_filter
 from gateway_contour.envoy.route import route_configuration, sni_route_configuration, uses_cors
-from gateway_contour.ir.model import Listener, Protocol, TLSServer, VirtualHost
+from gateway_contour.ir.model import HTTPSettings, Listener, Protocol, TLSServer, VirtualHost
 
 _TLS_VERSIONS = {
     "1.0": common_pb2.TlsParameters.TLSv1_0,
@@ -62,18 +65,20 @@ RouteConfigs = list[route_pb2.RouteConfiguration]
 
 
 def listener(
-    ir_listener: Listener, memo: BuildMemo | None = None
+    ir_listener: Listener, memo: BuildMemo | None = None, http: HTTPSettings | None = None
 ) -> tuple[listener_pb2.Listener | None, RouteConfigs]:
-    """The Envoy Listener for an IR listener and the route configurations it refers to.
+    """The Envoy Listener for an IR listener and the route configurations it refers to;
+    `http` shapes its HTTP connection managers.
 
     None when the listener has nothing to serve (a TLS listener without hosts, a TCP/UDP
     listener without a proxy): Envoy rejects listeners without filter chains.
     """
     protocol = ir_listener.protocol
+    http = http if http is not None else HTTPSettings()
     if protocol is Protocol.HTTP:
-        return _http_listener(ir_listener, memo)
+        return _http_listener(ir_listener, memo, http)
     if protocol in (Protocol.HTTPS, Protocol.TLS):
-        out, routes = _tls_listener(ir_listener, memo)
+        out, routes = _tls_listener(ir_listener, memo, http)
         return (out if out.filter_chains else None), routes
     if protocol is Protocol.TCP:
         return _tcp_listener(ir_listener), []
@@ -109,12 +114,14 @@ def served_virtual_hosts(ir_listener: Listener) -> list[VirtualHost]:
 
 
 def _http_listener(
-    ir_listener: Listener, memo: BuildMemo | None
+    ir_listener: Listener, memo: BuildMemo | None, http: HTTPSettings
 ) -> tuple[listener_pb2.Listener, RouteConfigs]:
     out = _base(ir_listener)
     route_name = names.http_route_config(ir_listener.name)
     hosts = served_virtual_hosts(ir_listener)
-    hcm = http_connection_manager(ir_listener.name, route_name, cors=uses_cors(hosts), hosts=hosts)
+    hcm = http_connection_manager(
+        ir_listener.name, route_name, cors=uses_cors(hosts), hosts=hosts, http=http
+    )
     out.filter_chains.append(lc.FilterChain(filters=[hcm]))
     return out, [route_configuration(route_name, hosts, scheme="http", memo=memo)]
 
@@ -124,10 +131,18 @@ def http_connection_manager(
     route_config_name: str,
     cors: bool,
     hosts: Sequence[VirtualHost] = (),
+    http: HTTPSettings | None = None,
 ) -> lc.Filter:
     """`hosts` (the virtual hosts of the route configuration) decide which optional
-    filters are installed: RBAC for IP filters, local_ratelimit for rate limits."""
+    filters are installed: the SNI check of wildcard hosts, RBAC for IP filters,
+    local_ratelimit for rate limits; `http` the response compressor (envoy/compression)."""
+    http = http if http is not None else HTTPSettings()
     filters = []
+    if checks_sni(hosts):
+        filters.append(sni_host_filter())
+    compressor = compressor_filter(http.compression)
+    if compressor is not None:
+        filters.append(compressor)
     if cors:
         filters.append(
             hcm_pb2.HttpFilter(name=names.CORS_FILTER, typed_config=pack(cors_pb2.Cors()))
@@ -146,6 +161,7 @@ def http_connection_manager(
         http_filters=filters,
         use_remote_address=wrappers_pb2.BoolValue(value=True),
         normalize_path=wrappers_pb2.BoolValue(value=True),
+        merge_slashes=http.merge_slashes,
         upgrade_configs=[
             hcm_pb2.HttpConnectionManager.UpgradeConfig(
                 upgrade_type="websocket", enabled=wrappers_pb2.BoolValue(value=False)
@@ -156,7 +172,7 @@ def http_connection_manager(
 
 
 def _tls_listener(
-    ir_listener: Listener, memo: BuildMemo | None
+    ir_listener: Listener, memo: BuildMemo | None, http: HTTPSettings
 ) -> tuple[listener_pb2.Listener, RouteConfigs]:
     out = _base(ir_listener)
     out.listener_filters.append(
@@ -192,7 +208,7 @@ def _tls_listener(
             route_name = names.sni_route_config(ir_listener.name, server_name)
             chain.filters.append(
                 http_connection_manager(
-                    ir_listener.name, route_name, cors=uses_cors(group), hosts=group
+                    ir_listener.name, route_name, cors=uses_cors(group), hosts=group, http=http
                 )
             )
             elsewhere = [name for name in chains if name != server_name]

@@ -34,6 +34,7 @@ from gateway_contour.ir.model import (
     Cluster,
     Forward,
     Gateway,
+    HTTPSettings,
     Listener,
     Protocol,
     Secret,
@@ -74,7 +75,7 @@ def build_resources(ir: IR, memo: BuildMemo | None = None) -> Resources:
     memo = memo if memo is not None else BuildMemo()
     memo.begin()
     shared = _Shared(ir, memo)
-    return {gw.name: _fleet(gw, shared) for gw in ir.gateways}
+    return {gw.name: _fleet(gw, shared, ir.http) for gw in ir.gateways}
 
 
 class _Shared:
@@ -107,14 +108,14 @@ class _Shared:
         return key, msg
 
 
-def _fleet(gw: Gateway, shared: _Shared) -> FleetResources:
+def _fleet(gw: Gateway, shared: _Shared, http: HTTPSettings) -> FleetResources:
     listeners: dict[str, Message] = {}
     routes: dict[str, Message] = {}
     cluster_refs: set[str] = set()
     cert_refs: set[str] = set()
     ca_refs: set[str] = set()
     for ir_listener in gw.listeners:
-        msg, route_configs = build_listener(ir_listener, shared.memo)
+        msg, route_configs = build_listener(ir_listener, shared.memo, http)
         if msg is None:
             continue
         listeners[msg.name] = msg

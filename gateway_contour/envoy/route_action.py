@@ -12,7 +12,8 @@
   changes and it is the old scheme's default): hence `keep_port` on listeners whose clients
   send a port.
 - DirectResponse -> `DirectResponseAction`.
-- Rewrites: hostname (or a request header filter setting Host) -> `host_rewrite_literal`;
+- Rewrites: hostname (or a request header filter setting Host) -> `host_rewrite_literal`,
+  hostname_header -> `host_rewrite_header`;
   ReplaceFullPath -> `regex_rewrite` of the whole path; ReplacePrefixMatch -> `prefix_rewrite`
   with Gateway API semantics (see `prefix_rewrite`). Redirect paths follow the same rules.
 - Timeouts: request -> `timeout` (0 disables it), idle -> `idle_timeout`, backend_request ->
@@ -191,6 +192,8 @@ def _fill_policies(out: rc.RouteAction, route: Route, segments: bool) -> None:
         host = host_from_modifier(route.request_headers)
     if host:
         out.host_rewrite_literal = host
+    elif rewrite is not None and rewrite.hostname_header:
+        out.host_rewrite_header = rewrite.hostname_header
     if rewrite is not None and rewrite.path is not None:
         if rewrite.path.kind is PathRewriteKind.FULL:
             _fill_full_path_rewrite(out.regex_rewrite, rewrite.path.value)

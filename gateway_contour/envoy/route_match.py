@@ -117,6 +117,8 @@ def fill_header_matcher(out: rc.HeaderMatcher, h: HeaderMatch) -> None:
         fill_string_matcher(out.string_match, h.kind, h.value, h.ignore_case)
     if h.invert:
         out.invert_match = True
+    if h.treat_missing_as_empty:
+        out.treat_missing_header_as_empty = True
 
 
 def fill_query_matcher(out: rc.QueryParameterMatcher, q: QueryMatch) -> None:

@@ -88,6 +88,9 @@ class HeaderMatch:
     kind: StringMatchKind = StringMatchKind.EXACT
     invert: bool = False  # HTTPProxy notpresent / notcontains / notexact
     ignore_case: bool = False
+    # a missing header is matched as "" (HTTPProxy treatMissingAsEmpty): an inverted match
+    # then holds for a request without it
+    treat_missing_as_empty: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +197,8 @@ class PathRewrite:
 class Rewrite:
     hostname: str | None = None
     path: PathRewrite | None = None
+    # Host is rewritten to the value of this request header (HTTPProxy `%REQ(name)%`)
+    hostname_header: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +322,9 @@ class TLSServer:
     max_version: str = "1.3"
     alpn: tuple[str, ...] = ("h2", "http/1.1")
     client_validation: ClientValidation | None = None
+    # on a wildcard server name's chain, a request whose Host is not the SNI gets 421
+    # (Contour's Ingress and HTTPProxy; envoy/misdirected.py)
+    host_must_match_sni: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,6 +503,26 @@ class Secret:
         return f"Secret(name={self.name!r}, <redacted>)"
 
 
+class Compression(enum.StrEnum):
+    """The response compression every HTTP listener offers (Contour's compression setting)."""
+
+    GZIP = "gzip"
+    BROTLI = "brotli"
+    ZSTD = "zstd"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPSettings:
+    """How every HTTP connection manager of every fleet treats requests (Contour's global
+    settings). `merge_slashes`: adjacent slashes of a path are merged before routing and
+    forwarding ("//foo" is "/foo"; Contour's disableMergeSlashes turns it off).
+    `compression`: responses are compressed with this when the client accepts it."""
+
+    merge_slashes: bool = True
+    compression: Compression = Compression.GZIP
+
+
 @dataclass(frozen=True, slots=True)
 class IR:
     """Everything Envoy needs, in deterministic order (sorted by name)."""
@@ -503,3 +531,4 @@ class IR:
     clusters: tuple[Cluster, ...] = ()
     endpoints: tuple[ClusterEndpoints, ...] = ()
     secrets: tuple[Secret, ...] = ()
+    http: HTTPSettings = field(default_factory=HTTPSettings)

@@ -49,4 +49,4 @@ def translate(
     legacy.add_to(builder)
     # last: the status of a version a provider rejected replaces its last good one's
     report_rejected(snapshot, options, report)
-    return builder.build(), report
+    return builder.build(options.http), report

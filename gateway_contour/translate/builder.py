@@ -6,7 +6,7 @@ Service port); the builder keeps one per name. Everything is sorted by name at t
 
 from __future__ import annotations
 
-from gateway_contour.ir.model import IR, Cluster, ClusterEndpoints, Gateway, Secret
+from gateway_contour.ir.model import IR, Cluster, ClusterEndpoints, Gateway, HTTPSettings, Secret
 
 
 class IRBuilder:
@@ -31,8 +31,9 @@ class IRBuilder:
     def add_secret(self, secret: Secret) -> None:
         self._secrets.setdefault(secret.name, secret)
 
-    def build(self) -> IR:
+    def build(self, http: HTTPSettings | None = None) -> IR:
         return IR(
+            http=http if http is not None else HTTPSettings(),
             gateways=tuple(self._gateways[k] for k in sorted(self._gateways)),
             clusters=tuple(self._clusters[k] for k in sorted(self._clusters)),
             endpoints=tuple(self._endpoints[k] for k in sorted(self._endpoints)),

@@ -53,7 +53,10 @@ class LegacyFleet:
         _merge(self._http, vh)
 
     def add_https(self, vh: VirtualHost) -> None:
-        """A virtual host on the HTTPS listener: it must carry `tls` or `passthrough`."""
+        """A virtual host on the HTTPS listener: it must carry `tls` or `passthrough`. A
+        wildcard host that terminates TLS answers 421 to a Host that is not its SNI."""
+        if vh.tls is not None and vh.hostname.startswith("*."):
+            vh = dataclasses.replace(vh, tls=dataclasses.replace(vh.tls, host_must_match_sni=True))
         _merge(self._https, vh)
 
     def add_to(self, builder: IRBuilder) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from gateway_contour.defaults import LEGACY_FLEET
+from gateway_contour.ir.model import HTTPSettings
 
 DEFAULT_CONTROLLER_NAME = "gateway-contour.dev/gateway-controller"
 # IngressClass spec.controller values that are ours
@@ -44,6 +45,9 @@ class TranslateOptions:
     # "namespace/name" of the Secret presented to TLS clients sending no SNI, serving the
     # HTTPProxies with enableFallbackCertificate (Contour's --fallback-certificate)
     fallback_certificate: str | None = None
+    # how every fleet's HTTP connection managers treat requests (Contour's global settings:
+    # disableMergeSlashes, ...), carried into the IR as they are
+    http: HTTPSettings = field(default_factory=HTTPSettings)
 
     def address_of(self, gateway: str) -> str:
         return self.gateway_addresses.get(gateway, self.default_address)

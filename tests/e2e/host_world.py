@@ -28,6 +28,7 @@ import yaml
 
 from gateway_contour.app import HostMode
 from gateway_contour.demo.echo import EchoBackend, start_echo
+from gateway_contour.ir.model import HTTPSettings
 from gateway_contour.provisioner.host import free_port
 from tests.e2e.host_controller import host_config
 from tests.e2e.host_controller import running as host_mode_running
@@ -182,6 +183,7 @@ class HostWorld:
     mode: HostMode | None = None
     config_dir: Path | None = None
     fallback_certificate: str | None = None  # "namespace/name" (HTTPProxy fallback)
+    http: HTTPSettings = field(default_factory=HTTPSettings)  # the operator's HTTP settings
 
     def backend_yaml(self) -> str:
         return "---\n".join(
@@ -202,6 +204,11 @@ class HostWorld:
             lambda: https_request(self.https_port, path, host, ca_pem, **kwargs)  # type: ignore[arg-type]
         )
 
+    def statuses(self, name: str = "world") -> dict[str, dict[str, Any]]:
+        """Object ("Kind namespace/name") -> the status host mode last wrote for it."""
+        data = yaml.safe_load((self.tmp_path / f"{name}-status.yaml").read_text())
+        return {entry["object"]: entry["status"] for entry in data["statuses"]}
+
     @contextlib.asynccontextmanager
     async def running(self, objects_yaml: str, name: str = "world") -> AsyncIterator[HostMode]:
         """Host mode serving `objects_yaml` plus the backends' Services, until exit."""
@@ -216,6 +223,7 @@ class HostWorld:
             legacy_http_port=self.http_port,
             legacy_https_port=self.https_port,
             fallback_certificate=self.fallback_certificate,
+            http=self.http,
         )
         async with host_mode_running(config) as mode:
             self.mode = mode

@@ -188,9 +188,14 @@ async def test_tls_termination_with_sni_and_wildcard(served: Served) -> None:
     assert (await w.get("/api/x", host="www.example.com")).backend == "api"
     # a wildcard certificate and host: one label in place of "*"
     assert (await w.get_tls("/", "shop.apps.example.com", ca)).backend == "api"
-    # more than one label is not covered by an Ingress wildcard
+    with_port = await w.get_tls("/", "shop.apps.example.com:8443", ca, sni="shop.apps.example.com")
+    assert with_port.backend == "api"
+    # a Host that is not the SNI, under the one wildcard: 421 Misdirected Request, as in
+    # Contour (a client that coalesced connections retries on a new one)
+    other = await w.get_tls("/", "other.apps.example.com", ca, sni="shop.apps.example.com")
+    assert other.status == 421
     deep = await w.get_tls("/", "a.b.apps.example.com", ca, sni="a.apps.example.com")
-    assert deep.status == 404
+    assert deep.status == 421
     # allow-http "false": nothing on plain HTTP for that Ingress; its host falls to the
     # default backend like any host without rules
     assert (await w.get("/", host="shop.apps.example.com")).backend == "fallback"

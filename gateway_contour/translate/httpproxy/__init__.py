@@ -7,8 +7,9 @@ HTTP side then redirects to HTTPS (301) except for routes with `permitInsecure`.
 passthrough and `tcpproxy` give the HTTPS virtual host a TCP proxy instead of routes.
 Included proxies contribute routes (see `inclusion`); proxies no root reaches are
 "orphaned". Valid roots get `status.loadBalancer` with the fleet's address (when known),
-as Ingresses do. An fqdn claimed by two roots makes both invalid (DuplicateVhost); an fqdn
-already served by an Ingress stays with it. Ours are the proxies whose ingress class
+as Ingresses do. A wildcard fqdn covers one label, as in Contour (`translate/wildcard_host`).
+An fqdn claimed by two roots makes both invalid (DuplicateVhost); an fqdn already served by
+an Ingress stays with it. Ours are the proxies whose ingress class
 (`spec.ingressClassName` or the class annotations) the Ingress class selection picks
 (translate/ingress/classes.py); the others are another controller's.
 
@@ -24,7 +25,7 @@ import logging
 import re
 from typing import Any
 
-from gateway_contour.ir.model import Cluster, Redirect, Route, Secret, VirtualHost
+from gateway_contour.ir.model import Cluster, HeaderMatch, Redirect, Route, Secret, VirtualHost
 from gateway_contour.status.report import StatusReport
 from gateway_contour.store.objects import KubeObject, Snapshot, key_of
 from gateway_contour.translate.builder import IRBuilder
@@ -48,6 +49,7 @@ from gateway_contour.translate.ingress.classes import IngressClasses
 from gateway_contour.translate.legacy import LegacyFleet, status_address
 from gateway_contour.translate.options import TranslateOptions
 from gateway_contour.translate.services import ServiceIndex
+from gateway_contour.translate.wildcard_host import one_label_host_match
 
 log = logging.getLogger(__name__)
 
@@ -230,12 +232,15 @@ def _translate_root(key: Key, scope: RootScope, reads: RootReads) -> RootHosts |
             "Spec.VirtualHost.TLS passthrough requires a tcpproxy",
         )
     compiled = Inclusion(scope.proxies, scope.statuses, compiler).routes(key)
-    if compiled is None or not status.valid:
+    if compiled is None or not status.serves:
         return None
     owner = f"HTTPProxy {key[0]}/{key[1]}"
     named = _unique_names(tuple(c.route for c in compiled))
     compiled = [dataclasses.replace(c, route=r) for c, r in zip(compiled, named, strict=True)]
     compiled.sort(key=route_sort_key)
+    host_match = one_label_host_match(fqdn)
+    if host_match:
+        compiled = [_with_host_match(c, host_match) for c in compiled]
     routes = tuple(c.route for c in compiled)
     base = VirtualHost(
         name=fqdn, hostname=fqdn, cors=cors, ip_filter=ip_filter, rate_limit=rate_limit
@@ -249,6 +254,11 @@ def _translate_root(key: Key, scope: RootScope, reads: RootReads) -> RootHosts |
     insecure = tuple(c.route if c.permit_insecure else _to_https(c.route) for c in compiled)
     http = dataclasses.replace(base, routes=insecure)
     return RootHosts(fqdn, owner, http, https, tls.secrets)
+
+
+def _with_host_match(compiled: CompiledRoute, host: tuple[HeaderMatch, ...]) -> CompiledRoute:
+    match = dataclasses.replace(compiled.route.match, headers=host + compiled.route.match.headers)
+    return dataclasses.replace(compiled, route=dataclasses.replace(compiled.route, match=match))
 
 
 def _to_https(route: Route) -> Route:

@@ -5,6 +5,8 @@ most one per block, starting with "/"), `header` and `queryParameter`. An includ
 is prepended to every route of the included proxy: path prefixes concatenate ("/api" +
 "/v1" -> "/api/v1"; an exact or regex path of the child keeps the parent's prefix in front),
 header and query conditions add up. Path prefixes are plain string prefixes, as in Contour.
+`treatMissingAsEmpty` makes a notcontains / notexact header condition hold for a request
+without the header (Contour ignores it on the other operators).
 
 `parse_block` returns a `Conditions` or the message of the RouteError / IncludeError it
 deserves; nothing here raises on user data.
@@ -36,6 +38,7 @@ _HEADER_OPS = {
     "notexact": (StringMatchKind.EXACT, True),
     "regex": (StringMatchKind.REGEX, False),
 }
+_MISSING_AS_EMPTY_OPS = frozenset({"notcontains", "notexact"})
 _QUERY_OPS = {
     "exact": StringMatchKind.EXACT,
     "prefix": StringMatchKind.PREFIX,
@@ -142,7 +145,9 @@ def _header(spec: dict[str, object]) -> HeaderMatch | str:
     value = "" if kind is StringMatchKind.PRESENT else text(spec.get(ops[0]))
     if kind is StringMatchKind.REGEX and (reason := regex_error(value)):
         return f"header condition {name!r}: {reason}"
-    return HeaderMatch(name, value, kind, invert, spec.get("ignoreCase") is True)
+    # as in Contour, only the negated value matches treat a missing header as ""
+    missing_empty = ops[0] in _MISSING_AS_EMPTY_OPS and spec.get("treatMissingAsEmpty") is True
+    return HeaderMatch(name, value, kind, invert, spec.get("ignoreCase") is True, missing_empty)
 
 
 def _query(spec: dict[str, object]) -> QueryMatch | str:

@@ -3,12 +3,15 @@ includes (transitively, across namespaces).
 
 Each include names a proxy (`namespace` defaults to the includer's) and may carry
 conditions, which are prepended to every route of the included proxy. Problems are
-IncludeErrors on the includer: the included proxy is missing (IncludeNotFound), is itself
-a root (RootIncludesRoot), leads back to a proxy already on the path (IncludeCreatesCycle,
-the message shows the cycle), or two includes carry the same conditions
-(DuplicateMatchConditions). Like Contour, a proxy with any error contributes no routes (nor
-do the proxies below it); a valid child below an invalid includer is still reached, so it
-is never reported orphaned for its parent's mistake.
+IncludeErrors on the includer: the included proxy is missing (IncludeNotFound) or is itself
+a root (RootIncludesRoot), the include has an exact or regex path condition
+(PathMatchConditionsNotValid), or two includes carry the same conditions
+(DuplicateMatchConditions). An include leading back to a proxy already on the path is an
+IncludeCreatesCycle error on that proxy (the one entered again; the message shows the
+cycle). Like Contour, a proxy with an error contributes no routes (nor do the proxies below
+it), except for a missing or root include: the includer keeps its other routes and answers
+502 under that include's conditions. A valid child below an invalid includer is still
+reached, so it is never reported orphaned for its parent's mistake.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gateway_contour.ir.model import DirectResponse, PathMatchKind, Route
 from gateway_contour.store.objects import KubeObject
 from gateway_contour.translate.data import dicts, mapping, text
 from gateway_contour.translate.httpproxy import status as st
@@ -62,57 +66,94 @@ class Inclusion:
             if compiled is not None:
                 out.append(compiled)
         seen: set[tuple[object, ...]] = set()
-        for include in dicts(spec.get("includes")):
-            child = (text(include.get("namespace")) or namespace, text(include.get("name")))
-            shown = f"{child[0]}/{child[1]}"
-            conditions = parse_block(include.get("conditions"))
-            if isinstance(conditions, str):
-                status.error(
-                    st.INCLUDE_ERROR,
-                    "IncludeMatchConditionsNotValid",
-                    f"include {shown}: {conditions}",
-                )
-                continue
-            if conditions.key() in seen:
-                status.error(
-                    st.INCLUDE_ERROR,
-                    "DuplicateMatchConditions",
-                    "duplicate conditions defined on an include",
-                )
-                continue
-            seen.add(conditions.key())
-            obj = self._proxies.get(child)
-            if obj is None:
-                status.error(st.INCLUDE_ERROR, "IncludeNotFound", f"include {shown} not found")
-                continue
-            if mapping(obj.get("spec")).get("virtualhost") is not None:
-                status.error(
-                    st.INCLUDE_ERROR,
-                    "RootIncludesRoot",
-                    f"root httpproxy cannot include another root httpproxy ({shown})",
-                )
-                continue
-            if child in path:
-                cycle = " -> ".join(f"{ns}/{n}" for ns, n in (*path, child))
-                status.error(
-                    st.INCLUDE_ERROR,
-                    "IncludeCreatesCycle",
-                    f"include creates an include cycle: {cycle}",
-                )
-                continue
-            merged = inherited.then(conditions)
-            if isinstance(merged, str):
-                status.error(
-                    st.INCLUDE_ERROR, "IncludeMatchConditionsNotValid", f"include {shown}: {merged}"
-                )
-                continue
-            found = self._visit(child, merged, (*path, child))
-            if found is not None:
-                out.extend(found)
+        for index, include in enumerate(dicts(spec.get("includes"))):
+            self._include(key, index, include, inherited, path, seen, out)
         if not spec.get("routes") and not spec.get("includes") and not spec.get("tcpproxy"):
             status.error(
                 st.SPEC_ERROR,
                 "NothingDefined",
                 "HTTPProxy.Spec must have at least one Route, Include, or a TCPProxy",
             )
-        return out if status.valid else None
+        return out if status.serves else None
+
+    def _include(
+        self,
+        key: Key,
+        index: int,
+        include: dict[str, Any],
+        inherited: Conditions,
+        path: tuple[Key, ...],
+        seen: set[tuple[object, ...]],
+        out: list[CompiledRoute],
+    ) -> None:
+        """One include of `key`: the child's routes into `out`, or an error on the status
+        of the proxy at fault (the includer; for a cycle, the proxy entered again)."""
+        status = self._statuses[key]
+        child = (text(include.get("namespace")) or key[0], text(include.get("name")))
+        shown = f"{child[0]}/{child[1]}"
+        conditions = parse_block(include.get("conditions"))
+        if isinstance(conditions, str):
+            status.error(
+                st.INCLUDE_ERROR, "IncludeMatchConditionsNotValid", f"include {shown}: {conditions}"
+            )
+            return
+        if conditions.key() in seen:
+            status.error(
+                st.INCLUDE_ERROR,
+                "DuplicateMatchConditions",
+                "duplicate conditions defined on an include",
+            )
+            return
+        seen.add(conditions.key())
+        merged = inherited.then(conditions)
+        if isinstance(merged, str):
+            status.error(
+                st.INCLUDE_ERROR, "IncludeMatchConditionsNotValid", f"include {shown}: {merged}"
+            )
+            return
+        bad_path = conditions.path_kind is not PathMatchKind.STRING_PREFIX
+        if bad_path:
+            status.error(
+                st.INCLUDE_ERROR,
+                "PathMatchConditionsNotValid",
+                f"include {shown}: only prefix path conditions are allowed in includes",
+            )
+        obj = self._proxies.get(child)
+        if obj is None or mapping(obj.get("spec")).get("virtualhost") is not None:
+            if obj is None:
+                status.error(st.INCLUDE_ERROR, "IncludeNotFound", f"include {shown} not found")
+            else:
+                status.error(
+                    st.INCLUDE_ERROR,
+                    "RootIncludesRoot",
+                    f"root httpproxy cannot include another root httpproxy ({shown})",
+                )
+            if not bad_path and conditions.key() != Conditions().key():
+                out.append(_bad_gateway(key, index, merged))
+            return
+        if child in path:
+            cycle = " -> ".join(f"{ns}/{n}" for ns, n in (*path, child))
+            self._statuses[child].error(
+                st.INCLUDE_ERROR,
+                "IncludeCreatesCycle",
+                f"include creates an include cycle: {cycle}",
+            )
+            return
+        # under a bad path condition the child is still checked (and reached) on its own,
+        # without the include's conditions, and serves nothing here
+        found = self._visit(child, inherited if bad_path else merged, (*path, child))
+        if found is not None and not bad_path:
+            out.extend(found)
+
+
+def _bad_gateway(key: Key, index: int, conditions: Conditions) -> CompiledRoute:
+    """What Contour serves under the conditions of an include that names no usable proxy:
+    502, while the includer's other routes keep serving."""
+    namespace, name = key
+    route = Route(
+        name=f"httpproxy/{namespace}/{name}/include/{index}",
+        match=conditions.to_match(),
+        action=DirectResponse(502),
+        source=f"HTTPProxy/{namespace}/{name}",
+    )
+    return CompiledRoute(route, conditions)

@@ -2,7 +2,8 @@
 
 A route does exactly one thing: forward to `services`, answer a `requestRedirectPolicy`, or
 answer a `directResponsePolicy`. Its policies (timeouts, retries, headers, rewrite,
-websockets, IP filter, local rate limit) ride along; `permitInsecure` is returned beside the
+websockets, IP filter, local rate limit) ride along (a Host set from another header becomes
+a host rewrite: `host_rewrite`); `permitInsecure` is returned beside the
 route because it decides what the plain HTTP listener does with it on a TLS virtual host.
 """
 
@@ -17,6 +18,7 @@ from gateway_contour.translate.httpproxy import policies as p
 from gateway_contour.translate.httpproxy import status as s
 from gateway_contour.translate.httpproxy.conditions import Conditions, parse_block
 from gateway_contour.translate.httpproxy.header_values import route_variables
+from gateway_contour.translate.httpproxy.host_rewrite import split_host_from_header
 from gateway_contour.translate.httpproxy.services import Upstreams, route_backends
 from gateway_contour.translate.httpproxy.status import ProxyStatus
 
@@ -80,17 +82,21 @@ def compile_route(
     if action is None:
         return None
     variables = route_variables(namespace)
+    request_headers, rewrite = split_host_from_header(
+        p.header_modifier(
+            spec.get("requestHeadersPolicy"), variables, noting, "requestHeadersPolicy"
+        ),
+        p.path_rewrite(spec.get("pathRewritePolicy"), prefix, noting),
+    )
     route = Route(
         name=f"httpproxy/{namespace}/{name}/route/{index}",
         match=merged.to_match(),
         action=action,
-        request_headers=p.header_modifier(
-            spec.get("requestHeadersPolicy"), variables, noting, "requestHeadersPolicy"
-        ),
+        request_headers=request_headers,
         response_headers=p.header_modifier(
             spec.get("responseHeadersPolicy"), variables, noting, "responseHeadersPolicy"
         ),
-        rewrite=p.path_rewrite(spec.get("pathRewritePolicy"), prefix, noting),
+        rewrite=rewrite,
         mirrors=mirrors,
         timeouts=p.timeouts(spec.get("timeoutPolicy"), noting),
         retry=p.retry(spec.get("retryPolicy"), noting),

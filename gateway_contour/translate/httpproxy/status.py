@@ -34,6 +34,11 @@ CORS_ERROR = "CORSError"
 SPEC_ERROR = "SpecError"
 ORPHANED = "Orphaned"
 
+# errors that leave the proxy's other routes served (translate/httpproxy/inclusion.py)
+_SERVED_AROUND = frozenset(
+    {(INCLUDE_ERROR, "IncludeNotFound"), (INCLUDE_ERROR, "RootIncludesRoot")}
+)
+
 
 class ProxyStatus:
     """The status of one HTTPProxy, filled while translating it (and its includers)."""
@@ -50,6 +55,12 @@ class ProxyStatus:
     @property
     def valid(self) -> bool:
         return not self.errors
+
+    @property
+    def serves(self) -> bool:
+        """Whether the proxy's routes are served: it has no errors, or only errors that
+        Contour serves around (an include naming no usable proxy)."""
+        return all((t, r) in _SERVED_AROUND for t, r, _ in self.errors)
 
     def error(self, type_: str, reason: str, message: str) -> None:
         entry = (type_, reason, message)

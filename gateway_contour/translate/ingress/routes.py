@@ -12,27 +12,24 @@ resolved answers 503.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway_contour.ir.model import (
     Forward,
-    HeaderMatch,
     Match,
     PathMatch,
     PathMatchKind,
     Redirect,
     Route,
     Secret,
-    StringMatchKind,
     TLSServer,
     WeightedCluster,
 )
 from gateway_contour.store.objects import KubeObject
 from gateway_contour.translate.data import dicts, items, mapping, text
 from gateway_contour.translate.envoy_checks.regex import regex_error
-from gateway_contour.translate.gatewayapi.hostnames import hostname_error, is_wildcard
+from gateway_contour.translate.gatewayapi.hostnames import hostname_error
 from gateway_contour.translate.ingress.annotations import (
     TLS_CERT_NAMESPACE,
     IngressPolicy,
@@ -41,6 +38,7 @@ from gateway_contour.translate.ingress.annotations import (
 from gateway_contour.translate.ingress.backends import IngressBackends
 from gateway_contour.translate.ingress.paths import PathError, path_match, precedence
 from gateway_contour.translate.ingress.tls import IngressSecrets
+from gateway_contour.translate.wildcard_host import one_label_host_match
 
 ANY_HOST = "*"
 UNAVAILABLE = 503
@@ -92,7 +90,7 @@ def compile_ingress(
         if host != ANY_HOST and (error := hostname_error(host)):
             out.problems.append(f"rules[{r_i}]: {error}; the rule is ignored")
             continue
-        host_match = _host_match(host)
+        host_match = one_label_host_match(host)
         if host_match and (error := regex_error(host_match[0].value)):
             out.problems.append(
                 f"rules[{r_i}]: host {host} as Envoy matches it: {error}; the rule is ignored"
@@ -156,15 +154,6 @@ def _plain_http(route: Route, policy: IngressPolicy) -> Route | None:
             source=route.source,
         )
     return route if policy.allow_http else None
-
-
-def _host_match(host: str) -> tuple[HeaderMatch, ...]:
-    """For a wildcard host, the Host header limited to one label in place of the "*" (with
-    any port)."""
-    if not is_wildcard(host):
-        return ()
-    pattern = r"^[^.:]+" + re.escape(host[1:]) + r"(:[0-9]+)?$"
-    return (HeaderMatch(name=":authority", value=pattern, kind=StringMatchKind.REGEX),)
 
 
 def _tls(

@@ -28,6 +28,7 @@ from envoy_testlib import (
 )
 
 from gateway_contour.envoy import names
+from gateway_contour.envoy.compression import COMPRESSOR_FILTER
 from gateway_contour.envoy.resources import CLUSTER, LISTENER, ROUTE, SECRET
 from gateway_contour.ir.model import (
     IR,
@@ -71,8 +72,9 @@ def test_http_listener_connection_manager() -> None:
     assert not hcm.strip_matching_host_port and not hcm.strip_any_host_port
     assert resources[ROUTE]["http-80"].ignore_port_in_host_matching
     assert hcm.use_remote_address.value
-    assert hcm.normalize_path.value
-    assert [f.name for f in hcm.http_filters] == [names.ROUTER_FILTER]
+    assert hcm.normalize_path.value and hcm.merge_slashes
+    # gzip by default (HTTPSettings), then the router
+    assert [f.name for f in hcm.http_filters] == [COMPRESSOR_FILTER, names.ROUTER_FILTER]
     (upgrade,) = hcm.upgrade_configs
     assert upgrade.upgrade_type == "websocket" and not upgrade.enabled.value
     assert list(resources[ROUTE]) == ["http-80"]
@@ -84,8 +86,12 @@ def test_cors_filter_installed_only_when_used() -> None:
             fleet_of(http_ir(route(cors=CORSPolicy(allow_origins=("*",))))), "http-80"
         ).filter_chains[0]
     )
-    assert [f.name for f in hcm.http_filters] == [names.CORS_FILTER, names.ROUTER_FILTER]
-    assert hcm.http_filters[0].typed_config.Is(cors_pb2.Cors.DESCRIPTOR)
+    assert [f.name for f in hcm.http_filters] == [
+        COMPRESSOR_FILTER,
+        names.CORS_FILTER,
+        names.ROUTER_FILTER,
+    ]
+    assert hcm.http_filters[1].typed_config.Is(cors_pb2.Cors.DESCRIPTOR)
 
 
 def https_ir() -> IR:

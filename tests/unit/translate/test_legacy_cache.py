@@ -74,9 +74,9 @@ def status_of(report: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_a_child_made_invalid_by_one_root_comes_back_for_the_next() -> None:
-    """Root a-root includes the child under an exact path, which its routes cannot extend:
-    the child is invalid and, being invalid, gives b-root nothing either. When a-root
-    switches to a prefix, b-root (unchanged, like the child) must serve the child again."""
+    """Root a-root includes the child under an exact path, which includes may not use: a-root
+    is invalid (as in Contour) and the child stays valid for b-root. When a-root switches to
+    a prefix it is valid again, and back."""
     objects = [
         *service("web"),
         proxy("child", {"routes": [{"services": [{"name": "web", "port": 80}]}]}),
@@ -97,15 +97,17 @@ def test_a_child_made_invalid_by_one_root_comes_back_for_the_next() -> None:
     ]
     compare = Compare()
     report = compare(objects)
-    assert status_of(report, "child")["currentStatus"] == "invalid"
+    assert status_of(report, "a-root")["currentStatus"] == "invalid"
+    assert status_of(report, "child")["currentStatus"] == "valid"
 
     fixed = copy.deepcopy(objects[3])
     fixed["spec"]["includes"] = [include("child", {"prefix": "/a"})]
     report = compare([*objects[:3], fixed, objects[4]])
-    assert status_of(report, "child")["currentStatus"] == "valid"
-    # and back: b-root loses the child's routes again
+    assert status_of(report, "a-root")["currentStatus"] == "valid"
+    # and back
     report = compare(objects)
-    assert status_of(report, "child")["currentStatus"] == "invalid"
+    assert status_of(report, "a-root")["currentStatus"] == "invalid"
+    assert status_of(report, "child")["currentStatus"] == "valid"
 
 
 def test_an_included_proxy_appearing_and_leaving() -> None:

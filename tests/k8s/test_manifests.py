@@ -161,13 +161,17 @@ async def test_controller_runs_with_exactly_the_shipped_rbac(
 
             gw = m.gateway(namespace, "shipped", GATEWAY_CLASS, 8080)
             await admin.request("POST", m.collection_path(gw), body=gw)
+            # no load balancer runs on this tier: stand in for one once the Service exists
+            await _balancer_assigns(
+                admin, f"/api/v1/namespaces/{namespace}/services/envoy-shipped", "192.0.2.30"
+            )
             live = await eventually(
                 lambda: admin.get(m.object_path(gw)),
                 lambda o: condition(o, "Programmed") == ("True", "Programmed"),
                 timeout=30,
             )
             assert condition(live, "Accepted") == ("True", "Accepted")
-            assert live["status"]["addresses"][0]["type"] == "IPAddress"
+            assert live["status"]["addresses"] == [{"type": "IPAddress", "value": "192.0.2.30"}]
             daemonset = await admin.get(
                 f"/apis/apps/v1/namespaces/{namespace}/daemonsets/envoy-shipped"
             )
@@ -208,8 +212,8 @@ async def _implicit_fleet_comes_and_goes(admin: KubeClient, namespace: str) -> N
                 return None
             raise
 
-    service = await eventually(lambda: get(service_path), lambda o: o is not None, timeout=30)
-    address = [{"ip": service["spec"]["clusterIP"]}]
+    await _balancer_assigns(admin, service_path, "192.0.2.31")
+    address = [{"ip": "192.0.2.31"}]
     await eventually(
         lambda: get(f"{path}/shipped"),
         lambda o: ((o or {}).get("status") or {}).get("loadBalancer", {}).get("ingress") == address,
@@ -217,3 +221,25 @@ async def _implicit_fleet_comes_and_goes(admin: KubeClient, namespace: str) -> N
     )
     await admin.request("DELETE", f"{path}/shipped")
     await eventually(lambda: get(service_path), lambda o: o is None, timeout=30)
+
+
+async def _balancer_assigns(admin: KubeClient, service_path: str, ip: str) -> None:
+    """What a cloud's load balancer controller does: once the Service exists, its status
+    gets the balancer's address."""
+
+    async def exists() -> bool:
+        try:
+            await admin.get(service_path)
+        except ApiError as err:
+            if err.status == 404:
+                return False
+            raise
+        return True
+
+    await eventually(exists, bool, timeout=30)
+    await admin.request(
+        "PATCH",
+        f"{service_path}/status",
+        body={"status": {"loadBalancer": {"ingress": [{"ip": ip}]}}},
+        content_type="application/merge-patch+json",
+    )

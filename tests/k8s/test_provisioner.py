@@ -149,14 +149,14 @@ async def test_gateway_gets_its_fleet_and_loses_it_with_the_gateway(env: Env) ->
     data = owned["Secret"]["data"]
     assert [base64.b64decode(data[k]) for k in ("tls.crt", "tls.key", "ca.crt")] == [cert, key, ca]
 
-    # status: Accepted, Programmed, the Service's address (no load balancer: the cluster IP)
+    # status: Accepted; not Programmed while no load balancer has given the Service an
+    # address (its cluster IP is not reported: clients outside cannot use it)
     live = await env.until(
-        m.object_path(gw), lambda o: condition(o, "Programmed") == ("True", "Programmed")
+        m.object_path(gw),
+        lambda o: condition(o, "Programmed") == ("False", "AddressNotAssigned"),
     )
     assert condition(live, "Accepted") == ("True", "Accepted")
-    assert live["status"]["addresses"] == [
-        {"type": "IPAddress", "value": service["spec"]["clusterIP"]}
-    ]
+    assert not live["status"].get("addresses")
 
     # a load balancer that reports an address: the Gateway's address becomes it
     await _patch_merge(
@@ -164,13 +164,14 @@ async def test_gateway_gets_its_fleet_and_loses_it_with_the_gateway(env: Env) ->
         env.path(OWNED["Service"], "web") + "/status",
         {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}},
     )
-    await env.until(
+    live = await env.until(
         m.object_path(gw),
         lambda o: (
             (o or {}).get("status", {}).get("addresses")
             == [{"type": "IPAddress", "value": "192.0.2.10"}]
         ),
     )
+    assert condition(live, "Programmed") == ("True", "Programmed")
 
     # deleting the Gateway: the garbage collector removes everything it owned
     await env.api.request("DELETE", m.object_path(gw))
@@ -411,9 +412,10 @@ async def test_an_ingress_gets_the_implicit_fleet_and_the_last_one_takes_it_away
     data = made["Secret"]["data"]
     assert [base64.b64decode(data[k]) for k in ("tls.crt", "tls.key", "ca.crt")] == [cert, key, ca]
 
-    # the Ingress status: the Service's cluster IP, then its load balancer's address
+    # the Ingress status: nothing while the LoadBalancer Service has no balancer's address
+    # (never its cluster IP), then that address
     web = f"{ing_path}/web"
-    await env.until(web, lambda o: load_balancer(o) == [{"ip": service["clusterIP"]}])
+    assert not load_balancer(await env.api.get(web))
     await _patch_merge(
         env.api,
         paths["Service"] + "/status",

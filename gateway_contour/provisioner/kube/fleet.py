@@ -80,7 +80,11 @@ REASON_NO_RESOURCES = "NoResources"  # the spec's reason: no Envoy can run (heal
 
 def service_addresses(service: KubeObject, cluster_ip: bool = True) -> tuple[Address, ...]:
     """A Service's addresses as Gateway status addresses: its load balancer's ingress
-    points, else (with `cluster_ip`) its cluster IPs (none for a headless Service)."""
+    points, else (with `cluster_ip`) its cluster IPs (none for a headless Service). A
+    LoadBalancer Service has only its balancer's: its cluster IP is not where the clients it
+    was made for can reach it, and reporting it until the balancer answers would hand them
+    an address that changes under them (the Gateway stays AddressNotAssigned meanwhile, as
+    in Envoy Gateway and Contour)."""
     ingress = dicts(mapping(mapping(service.get("status")).get("loadBalancer")).get("ingress"))
     found: list[Address] = []
     for point in ingress:
@@ -88,9 +92,9 @@ def service_addresses(service: KubeObject, cluster_ip: bool = True) -> tuple[Add
             found.append(("IPAddress", text(point.get("ip"))))
         elif text(point.get("hostname")):
             found.append(("Hostname", text(point.get("hostname"))))
-    if found or not cluster_ip:
-        return tuple(found)
     spec = mapping(service.get("spec"))
+    if found or not cluster_ip or spec.get("type") == "LoadBalancer":
+        return tuple(found)
     ips = [text(ip) for ip in spec.get("clusterIPs") or [spec.get("clusterIP")]]
     return tuple(("IPAddress", ip) for ip in ips if ip and ip != "None")
 
@@ -306,8 +310,9 @@ class KubeFleet:
         return True
 
     def implicit_status_address(self, snapshot: Snapshot) -> str | None:
-        """The address of the implicit fleet's Service (the first of its load balancer's,
-        else its cluster IP), for Ingress and HTTPProxy status; None while it has none."""
+        """The address of the implicit fleet's Service (the first of its load balancer's, else
+        the cluster IP of a Service of another type), for Ingress and HTTPProxy status; None
+        while it has none."""
         service = snapshot.get("Service", self.implicit_config.namespace, IMPLICIT_NAME)
         labels = mapping(mapping(service.get("metadata")).get("labels")) if service else {}
         if service is None or IMPLICIT_FLEET_LABEL not in labels:

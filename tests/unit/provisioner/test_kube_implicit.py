@@ -133,7 +133,11 @@ def test_status_address_comes_from_our_service() -> None:
     fleet = KubeFleet(client=None, credentials=None, controller_name="example.com/gc")  # type: ignore[arg-type]
     ours = {IMPLICIT_FLEET_LABEL: "contour"}
     assert fleet.implicit_status_address(Snapshot.of([])) is None
-    assert fleet.implicit_status_address(Snapshot.of([service(ours)])) == "10.96.0.7"
+    # a LoadBalancer Service: nothing until the balancer answers, then its address
+    assert fleet.implicit_status_address(Snapshot.of([service(ours)])) is None
+    node_port = service(ours)
+    node_port["spec"]["type"] = "NodePort"
+    assert fleet.implicit_status_address(Snapshot.of([node_port])) == "10.96.0.7"
     balanced = service(ours, {"loadBalancer": {"ingress": [{"hostname": "lb.example.com"}]}})
     assert fleet.implicit_status_address(Snapshot.of([balanced])) == "lb.example.com"
     # a Service of that name we did not make is not the fleet's

@@ -201,6 +201,13 @@ def test_service_addresses() -> None:
     assert service_addresses(lb) == (("IPAddress", "1.2.3.4"), ("Hostname", "lb.example"))
     assert service_addresses({"spec": {"clusterIPs": ["10.0.0.5"]}}) == (("IPAddress", "10.0.0.5"),)
     assert service_addresses({"spec": {"clusterIP": "None"}}) == ()
+    node_port = {"spec": {"type": "NodePort", "clusterIPs": ["10.0.0.6"]}}
+    assert service_addresses(node_port) == (("IPAddress", "10.0.0.6"),)
+    # a LoadBalancer Service has its balancer's addresses only, none until it answers
+    waiting = {"spec": {"type": "LoadBalancer", "clusterIPs": ["10.0.0.7"]}}
+    assert service_addresses(waiting) == ()
+    answered = {**waiting, "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}}
+    assert service_addresses(answered) == (("IPAddress", "192.0.2.1"),)
 
 
 def test_desired_fleets_and_addresses_in_status() -> None:

@@ -183,7 +183,16 @@ MORE_BAD = textwrap.dedent("""\
       routes:
       - conditions: [{header: {name: x-id, regex: "(a|b|c|d){40}"}}]
         services: [{name: app, port: 80}]
-    """)
+    ---
+    apiVersion: projectcontour.io/v1
+    kind: HTTPProxy
+    metadata: {name: huge-value, namespace: default}
+    spec:
+      virtualhost: {fqdn: huge-value.example.com}
+      routes:
+      - requestHeadersPolicy: {set: [{name: X-Big, value: "PERCENTS"}]}
+        services: [{name: app, port: 80}]
+    """).replace("PERCENTS", "%" * 9000)  # 18,000 bytes once escaped: over Envoy's 16 KiB
 
 
 @dataclass
@@ -291,6 +300,7 @@ async def test_bad_values_stay_with_their_objects(served: Served) -> None:
         lambda s: (
             "HTTPRoute default/later" in {e["object"] for e in s["statuses"]}
             and "HTTPProxy default/later" in {e["object"] for e in s["statuses"]}
+            and "HTTPProxy default/huge-value" in {e["object"] for e in s["statuses"]}
         ),
     )
     by_name = {e["object"]: e["status"] for e in later["statuses"]}
@@ -299,6 +309,9 @@ async def test_bad_values_stay_with_their_objects(served: Served) -> None:
     assert accepted["reason"] == "UnsupportedValue" and "'X-Off'" in accepted["message"]
     (header,) = proxy_errors(by_name["HTTPProxy default/later"])
     assert "header condition 'x-id'" in header["message"]
+    (huge,) = proxy_errors(by_name["HTTPProxy default/huge-value"])
+    assert (huge["type"], huge["reason"]) == ("RouteError", "RequestHeadersPolicyInvalid")
+    assert "X-Big: the value is 18000 bytes; Envoy takes at most 16384" in huge["message"]
     # the good objects of the same change serve: Envoy has taken that version on both
     # listeners, so a refusal would have been counted by now
     await eventually(lambda: served.gateway("/later-good"), lambda r: r.backend == "app")

@@ -5,9 +5,9 @@ start of a command: `%NAME%`, `%NAME(ARGS)%`, `%NAME(ARGS):N%` or `%NAME:N%` (N 
 the result), with NAME of capitals, digits and underscores; `%%` is a literal `%`. Anything
 else after a `%` ("100%", "50% off") makes Envoy refuse the whole route configuration
 ("Couldn't find valid command at position ..."), and so does a NAME it does not know ("Not
-supported field in StreamInfo: ..."). `header_value_error` says which of these a value
-breaks; `split` gives the literal text and the commands of a value that has no error (used to
-rewrite values, e.g. HTTPProxy's escaping).
+supported field in StreamInfo: ..."), and a value over 16 KiB. `header_value_error` says which
+of these a value breaks; `split` gives the literal text and the commands of a value that has
+no error (used to rewrite values, e.g. HTTPProxy's escaping).
 
 The commands listed here are the ones Envoy's documentation of access-log and header
 formatting names (checked against the Envoy in the venv by tests/unit/envoy_checks); a
@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+# HeaderValue.value's length limit in Envoy's API (config.core.v3.HeaderValue)
+MAX_VALUE_BYTES = 16_384
 # commands that take no argument
 PLAIN_COMMANDS = frozenset(
     {
@@ -171,6 +173,8 @@ def control_error(value: str) -> str | None:
     """Why Envoy would refuse `value` anywhere a header value goes (a literal one too)."""
     if _FORBIDDEN.search(value):
         return "the value contains a line break or NUL"
+    if (size := len(value.encode())) > MAX_VALUE_BYTES:
+        return f"the value is {size} bytes; Envoy takes at most {MAX_VALUE_BYTES}"
     return None
 
 

@@ -88,7 +88,7 @@ def header_modifier(
 ) -> HeaderModifier | None:
     """A request/responseHeadersPolicy (`where` names it in errors): values as Contour
     writes them for Envoy (`header_values`); a value Envoy cannot carry (a line break or
-    NUL) is a RouteError (`where` ends with the policy's field name)."""
+    NUL, over 16 KiB once escaped) is a RouteError (`where` ends with the policy's field name)."""
     spec = mapping(spec)
     values: list[HeaderValue] = []
     for h in dicts(spec.get("set")):

@@ -69,6 +69,13 @@ def test_every_value_refused_is_refused_by_envoy(value: str) -> None:
     assert not ok
 
 
+def test_value_size_limit_is_envoys() -> None:
+    longest = "é" * (hv.MAX_VALUE_BYTES // 2)  # two bytes each: the limit counts bytes
+    assert hv.header_value_error(longest) is None and _load_headers(longest)[0]
+    assert hv.header_value_error(longest + "a") is not None
+    assert not _load_headers(longest + "a")[0]
+
+
 def test_program_size_limit_is_envoys() -> None:
     assert program_size("/c{93}.*") == MAX_PROGRAM_SIZE
     assert _load_path_regex("/c{93}.*")

@@ -1,7 +1,9 @@
 """Issue 20's demonstration: `gateway-contour run` (a real process, a real Envoy) on a
 directory holding a 1.2 KB YAML file nested 600 levels deep and an HTTPRoute whose `spec` is
 a string, beside a good route. The process lives, the good route answers 200 through Envoy,
-and each bad file is named, with why it is skipped, in the log and in `--status-file`."""
+and each bad file is named, with why it is skipped, in the log (once: each file is parsed
+once) and in `--status-file`. A GatewayClass of another controller is named in the log with
+the controllerName we answer to, once, not again at the next rebuild."""
 
 from __future__ import annotations
 
@@ -32,6 +34,16 @@ kind: HTTPRoute
 metadata: {name: stringly, namespace: default}
 spec: "parentRefs: [{name: web}]"
 """
+FOREIGN = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: elsewhere}
+spec: {controllerName: example.com/other}
+"""
+HINT = (
+    "GatewayClass elsewhere is not ours: its controllerName is 'example.com/other', we answer "
+    "to 'gateway-contour.dev/gateway-controller'; its Gateways and their routes are not served"
+)
 EXPECTED = {
     "deep.yaml#0": "nested deeper than 64 levels",
     "string-spec.yaml#0": "spec is a str, not a mapping",
@@ -61,6 +73,7 @@ async def test_run_lives_through_bad_files(tmp_path: Path, backend: EchoBackend)
     (config_dir / "route.yaml").write_text(route_yaml("good", "/"))
     (config_dir / "deep.yaml").write_text(DEEP)
     (config_dir / "string-spec.yaml").write_text(STRING_SPEC)
+    (config_dir / "foreign.yaml").write_text(FOREIGN)
     assert 1100 < (config_dir / "deep.yaml").stat().st_size < 1300
     status_file = tmp_path / "status.yaml"
     args = ["run", "--config-dir", str(config_dir), "--xds-port", str(free_port())]
@@ -80,9 +93,18 @@ async def test_run_lives_through_bad_files(tmp_path: Path, backend: EchoBackend)
         assert "HTTPRoute default/stringly" not in {s["object"] for s in statuses}
         for source, reason in EXPECTED.items():
             await controller.wait_for_line(f"{source}: {reason}")
-        assert controller.process.poll() is None, controller.log()
-        # still serving after every rebuild the bad files took part in
+        await controller.wait_for_line(HINT)
+        # a rebuild later, the good routes still serve and nothing is said again
+        (config_dir / "more.yaml").write_text(route_yaml("more", "/more"))
+        await eventually(
+            lambda: arequest("127.0.0.1", port, "/more", host=HOST), lambda r: r.status == 200
+        )
         assert (await arequest("127.0.0.1", port, "/", host=HOST)).status == 200
+        assert controller.process.poll() is None, controller.log()
+        log = controller.log()
+        assert log.count(HINT) == 1, log
+        for source, reason in EXPECTED.items():
+            assert log.count(f"skipping {source}: {reason}") == 1, log
         assert controller.signal(signal.SIGTERM) == 0
         assert "Traceback" not in controller.log()
     finally:

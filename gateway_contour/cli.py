@@ -482,7 +482,14 @@ def _run_host_mode(args: argparse.Namespace, demo_backends: bool) -> int:
         debug_address=args.debug_address,
         work_dir=args.state_dir,
     )
-    backends = start_demo_backends(load_directory(args.config_dir).objects) if demo_backends else []
+    from gateway_contour.listen import ListenError
+
+    try:
+        objects = load_directory(args.config_dir).objects if demo_backends else []
+        backends = start_demo_backends(objects)
+    except ListenError as err:
+        print(f"gateway-contour {args.command}: {err}", file=sys.stderr)
+        return 1
     for b in backends:
         logging.info("demo backend %s on http://%s:%d", b.name, b.host, b.port)
 

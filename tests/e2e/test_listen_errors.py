@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.host_world import service_and_slice_yaml
+
 REPO = Path(__file__).parents[2]
 GOLDEN = REPO / "tests" / "golden" / "basic-http" / "in.yaml"
 KUBECONFIG = """\
@@ -92,3 +94,14 @@ def test_serve_refuses_to_start(tmp_path: Path, held_port: int, flag: str) -> No
     args = ["serve", "--kubeconfig", str(kubeconfig), "--insecure-xds", "--xds-address"]
     result = gateway_contour(*args, "127.0.0.1", *flags)
     assert_refused(result, "serve", held_port, PURPOSES[flag])
+
+
+def test_run_refuses_a_demo_backend_it_cannot_start(tmp_path: Path, held_port: int) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "app.yaml").write_text(
+        service_and_slice_yaml("app", address="127.0.0.1", port=held_port)
+    )
+    args = ["run", "--config-dir", str(config), "--state-dir", str(tmp_path / "state")]
+    result = gateway_contour(*args, "--xds-port", "0", "--demo-backends")
+    assert_refused(result, "run", held_port, "the demo backend app")

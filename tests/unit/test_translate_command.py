@@ -10,8 +10,12 @@ import pytest
 import yaml
 
 from gateway_contour.cli import main
+from gateway_contour.pipeline import Pipeline
+from gateway_contour.providers.files import load_text
 from gateway_contour.status.hints import ForeignClassHints
 from gateway_contour.store.objects import Snapshot
+from gateway_contour.translate import TranslateOptions
+from gateway_contour.xds.cache import SnapshotCache
 
 GOOD = """\
 apiVersion: gateway.networking.k8s.io/v1
@@ -152,3 +156,18 @@ def test_foreign_classes_are_logged_once_each(caplog: pytest.LogCaptureFixture) 
         hints.publish(Snapshot.of([]), "ours")
         hints.publish(Snapshot.of(classes), "ours")  # back again: said again
         assert len(caplog.records) == 2
+
+
+async def test_every_mode_logs_a_foreign_class_once(caplog: pytest.LogCaptureFixture) -> None:
+    """The hint is given by the pipeline's rebuild, which `run` and `serve` share."""
+    snapshot = Snapshot.of(load_text(GOOD + "---\n" + FOREIGN, "app.yaml").objects)
+    pipeline = Pipeline(SnapshotCache(), TranslateOptions())
+    with caplog.at_level(logging.WARNING, "gateway_contour.status"):
+        for _ in range(3):
+            assert await pipeline.rebuild(snapshot) is not None
+    hints = [r.getMessage() for r in caplog.records if "is not ours" in r.getMessage()]
+    assert hints == [
+        "GatewayClass other is not ours: its controllerName is 'example.com/other', we answer "
+        "to 'gateway-contour.dev/gateway-controller'; its Gateways and their routes are not "
+        "served"
+    ]

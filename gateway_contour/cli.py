@@ -28,10 +28,10 @@ TRANSLATE_EXIT = (
     "Exit status 1 when anything would be refused or is unhealthy: a document that is not a "
     "valid object (YAML, shape, schema), an object defined twice, any other problem in the "
     "status output (a part of an object Envoy would refuse, a missing reference of an "
-    "Ingress), or a condition in its bad state (Accepted, Programmed, ResolvedRefs or Valid "
-    "not True, Conflicted True) on any object, listener or route parent; each is printed on "
-    "stderr. Else 0. Objects of another controller's GatewayClass are not counted: a hint on "
-    "stderr names the class."
+    "Ingress), or a condition in its bad state (Accepted, Programmed, ResolvedRefs, "
+    "SupportedVersion or Valid not True, Conflicted True) on any object, listener or route "
+    "parent; each is printed on stderr. Else 0. Objects of another controller's GatewayClass "
+    "are not counted: a hint on stderr names the class."
 )
 
 

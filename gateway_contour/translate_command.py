@@ -71,8 +71,8 @@ def render(docs: list[tuple[str, str]]) -> str:
 def failures(report: StatusReport) -> list[str]:
     """What makes the exit status 1: every problem (a document that is not a valid object,
     an object defined twice, a part of an object Envoy would refuse, ...) and every
-    condition in its bad state (Accepted, Programmed, ResolvedRefs or Valid not True,
-    Conflicted True) of a Gateway, listener, route parent, HTTPProxy or policy."""
+    condition in its bad state (Accepted, Programmed, ResolvedRefs, SupportedVersion or Valid
+    not True, Conflicted True) of an object, a listener or a route parent."""
     out = [f"{p.source}: {p.reason}" for p in report.problems]
     for key in sorted(report.statuses):
         bad = failing_conditions(report.statuses[key])

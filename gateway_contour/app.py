@@ -21,6 +21,7 @@ import anyio
 
 from gateway_contour.envoy.bootstrap import XdsClientTLS
 from gateway_contour.ir.model import HTTPSettings
+from gateway_contour.listen import start_xds
 from gateway_contour.observability.metrics import Metrics, Observed
 from gateway_contour.observability.server import OpsServer, start_ops_servers
 from gateway_contour.pipeline import Pipeline
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class HostModeConfig:
-    config_dir: Path
+    config_dir: Path = Path()
     address: str = "127.0.0.1"  # where the Gateways' listeners bind
     xds_address: str = "127.0.0.1"
     xds_port: int = 18000  # 0 picks a free port
@@ -64,6 +65,18 @@ class HostModeConfig:
     debug_address: str | None = None  # "host:port" of /debug/ir, /debug/xds (and health)
     drain_timeout: float = 10.0  # bound on the graceful Envoy drain at shutdown
 
+    def translate_options(self) -> TranslateOptions:
+        return TranslateOptions(
+            controller_name=self.controller_name,
+            default_address=self.address,
+            legacy_http_port=self.legacy_http_port,
+            legacy_https_port=self.legacy_https_port,
+            ingress_class_names=self.ingress_class_names,
+            ingress_default_class=self.ingress_default_class,
+            fallback_certificate=self.fallback_certificate,
+            http=self.http,
+        )
+
 
 @dataclass
 class HostMode:
@@ -84,22 +97,12 @@ class HostMode:
 
     async def run(self) -> None:
         cfg = self.config
-        options = TranslateOptions(
-            controller_name=cfg.controller_name,
-            default_address=cfg.address,
-            legacy_http_port=cfg.legacy_http_port,
-            legacy_https_port=cfg.legacy_https_port,
-            ingress_class_names=cfg.ingress_class_names,
-            ingress_default_class=cfg.ingress_default_class,
-            fallback_certificate=cfg.fallback_certificate,
-            http=cfg.http,
-        )
-        self.pipeline = Pipeline(self.cache, options)
+        self.pipeline = Pipeline(self.cache, cfg.translate_options())
         # every Envoy of host mode is ours: each fleet's stream must show that fleet's token
         tokens = FleetTokens()
         self.server = server = XdsServer(self.cache, tokens=tokens)
         tls = ServerTLS.from_dir(cfg.xds_certs / "controller") if cfg.xds_certs else None
-        self.xds_port = await server.start(cfg.xds_address, cfg.xds_port, tls=tls)
+        self.xds_port = await start_xds(server, cfg.xds_address, cfg.xds_port, tls)
         log.info("xDS server listening on %s:%d", cfg.xds_address, self.xds_port)
         self.fleet = HostFleet(
             HostFleetOptions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import ipaddress
 import logging
@@ -10,6 +11,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Only what building the parser needs is imported here: every Envoy Pod's init container runs
 # `bootstrap`, which must not pay for the controller's imports (a second or more on a busy
@@ -18,7 +20,19 @@ from gateway_contour.defaults import CA_ROTATION_GRACE, LEGACY_FLEET, MAX_STREAM
 from gateway_contour.ir.model import Compression, HTTPSettings
 from gateway_contour.migrate import command as migrate_command
 
+if TYPE_CHECKING:
+    from gateway_contour.app import HostModeConfig
+
 QUICKSTART_DIR = Path("manifests/examples/quickstart")
+TRANSLATE_EXIT = (
+    "Exit status 1 when anything would be refused or is unhealthy: a document that is not a "
+    "valid object (YAML, shape, schema), an object defined twice, any other problem in the "
+    "status output (a part of an object Envoy would refuse, a missing reference of an "
+    "Ingress), or a condition in its bad state (Accepted, Programmed, ResolvedRefs, "
+    "SupportedVersion or Valid not True, Conflicted True) on any object, listener or route "
+    "parent; each is printed on stderr. Else 0. Objects of another controller's GatewayClass "
+    "are not counted: a hint on stderr names the class."
+)
 
 
 def _add_host_mode_args(p: argparse.ArgumentParser, config_dir_default: Path | None) -> None:
@@ -29,15 +43,12 @@ def _add_host_mode_args(p: argparse.ArgumentParser, config_dir_default: Path | N
         default=config_dir_default,
         help="directory of Kubernetes YAML (Gateway API objects, Services, EndpointSlices, ...)",
     )
-    p.add_argument("--address", default="127.0.0.1", help="address the Gateways' listeners bind")
+    _add_translation_args(p)
     p.add_argument("--xds-address", default="127.0.0.1")
     p.add_argument("--xds-port", type=int, default=18000, help="0 picks a free port")
     p.add_argument("--sotw", action="store_true", help="State-of-the-World ADS instead of Delta")
     p.add_argument("--status-file", type=Path, help="also write every object's status here")
     p.add_argument("--envoy-log-level", default="warn")
-    p.add_argument(
-        "--controller-name", default=None, help="GatewayClass controllerName we answer to"
-    )
     p.add_argument(
         "--xds-certs",
         type=Path,
@@ -51,6 +62,15 @@ def _add_host_mode_args(p: argparse.ArgumentParser, config_dir_default: Path | N
         help="the Envoys' bootstraps, logs and state (pid, launch digest, admin port, fleet "
         "token): a run restarted on it adopts the Envoys a killed run left serving "
         "(default: $TMPDIR/gateway-contour-UID/XDS_ADDRESS-XDS_PORT)",
+    )
+
+
+def _add_translation_args(p: argparse.ArgumentParser) -> None:
+    """What `run` translates with (and `translate` too, so that both make the same of a
+    directory)."""
+    p.add_argument("--address", default="127.0.0.1", help="address the Gateways' listeners bind")
+    p.add_argument(
+        "--controller-name", default=None, help="GatewayClass controllerName we answer to"
     )
     _add_ingress_args(p)
     _add_http_args(p)
@@ -138,6 +158,20 @@ def _parser() -> argparse.ArgumentParser:
 
     quick = sub.add_parser("quickstart", help="run the quickstart with its demo backends")
     _add_host_mode_args(quick, QUICKSTART_DIR)
+
+    tr = sub.add_parser(
+        "translate",
+        help="print what `run` makes of YAML files (IR, xDS per fleet, status); serves nothing",
+        epilog=TRANSLATE_EXIT,
+    )
+    tr.add_argument("paths", nargs="+", type=Path, metavar="DIR|FILE")
+    tr.add_argument(
+        "--output",
+        choices=("ir", "xds", "status", "all"),
+        default="all",
+        help="the stages printed, each YAML document after a `--- # NAME` line (default: all)",
+    )
+    _add_translation_args(tr)
 
     serve = sub.add_parser("serve", help="the Kubernetes controller: watch, serve xDS, status")
     serve.add_argument("--kubeconfig", type=Path, help="default: $KUBECONFIG or in-cluster")
@@ -398,26 +432,12 @@ def _certgen_fleet(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_host_mode(args: argparse.Namespace, demo_backends: bool) -> int:
-    from gateway_contour.app import HostMode, HostModeConfig
-    from gateway_contour.demo.backends import start_demo_backends
-    from gateway_contour.providers.files import load_directory
+def _translation_config(args: argparse.Namespace) -> HostModeConfig:
+    """The host mode configuration of `_add_translation_args`' flags (the rest: defaults)."""
+    from gateway_contour.app import HostModeConfig
 
-    if not args.config_dir.is_dir():
-        print(f"gateway-contour: {args.config_dir} is not a directory", file=sys.stderr)
-        return 2
     config = HostModeConfig(
-        config_dir=args.config_dir,
         address=args.address,
-        xds_address=args.xds_address,
-        xds_port=args.xds_port,
-        delta=not args.sotw,
-        status_file=args.status_file,
-        envoy_log_level=args.envoy_log_level,
-        xds_certs=args.xds_certs,
-        metrics_address=args.metrics_address,
-        debug_address=args.debug_address,
-        work_dir=args.state_dir,
         ingress_class_names=_ingress_classes(args),
         ingress_default_class=args.ingress_default_class,
         fallback_certificate=args.fallback_certificate,
@@ -429,18 +449,80 @@ def _run_host_mode(args: argparse.Namespace, demo_backends: bool) -> int:
         config.legacy_https_port = args.ingress_https_port
     if args.controller_name:
         config.controller_name = args.controller_name
-    backends = start_demo_backends(load_directory(args.config_dir).objects) if demo_backends else []
+    return config
+
+
+def _translate(args: argparse.Namespace) -> int:
+    from gateway_contour import translate_command
+
+    if not args.verbose:  # each problem is printed once, by the command, not also logged
+        logging.getLogger("gateway_contour.providers").setLevel(logging.ERROR)
+    options = _translation_config(args).translate_options()
+    return translate_command.run(args.paths, options, args.output)
+
+
+def _run_host_mode(args: argparse.Namespace, demo_backends: bool) -> int:
+    from gateway_contour.app import HostMode
+    from gateway_contour.demo.backends import start_demo_backends
+    from gateway_contour.providers.files import load_directory
+
+    if not args.config_dir.is_dir():
+        print(f"gateway-contour: {args.config_dir} is not a directory", file=sys.stderr)
+        return 2
+    config = dataclasses.replace(
+        _translation_config(args),
+        config_dir=args.config_dir,
+        xds_address=args.xds_address,
+        xds_port=args.xds_port,
+        delta=not args.sotw,
+        status_file=args.status_file,
+        envoy_log_level=args.envoy_log_level,
+        xds_certs=args.xds_certs,
+        metrics_address=args.metrics_address,
+        debug_address=args.debug_address,
+        work_dir=args.state_dir,
+    )
+    from gateway_contour.listen import ListenError
+
+    try:
+        objects = load_directory(args.config_dir).objects if demo_backends else []
+        backends = start_demo_backends(objects)
+    except ListenError as err:
+        print(f"gateway-contour {args.command}: {err}", file=sys.stderr)
+        return 1
     for b in backends:
         logging.info("demo backend %s on http://%s:%d", b.name, b.host, b.port)
 
-    import anyio
-
     try:
-        anyio.run(_until_signalled, HostMode(config).run)
+        return _run_until_signalled(args.command, HostMode(config).run)
     finally:
         for b in backends:
             b.stop()
-    return 0
+
+
+def _run_until_signalled(command: str, main: Callable[[], Awaitable[None]]) -> int:
+    """Run a mode until it returns or is signalled: 0, or 1 with the message on stderr when
+    one of its servers cannot listen."""
+    import anyio
+
+    from gateway_contour.listen import ListenError
+
+    failed: list[BaseException] = []
+    try:
+        anyio.run(_until_signalled, main)
+    except* ListenError as group:
+        failed = _leaves(group)
+    for err in failed:
+        print(f"gateway-contour {command}: {err}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    return [
+        leaf
+        for err in group.exceptions
+        for leaf in (_leaves(err) if isinstance(err, BaseExceptionGroup) else [err])
+    ]
 
 
 async def _until_signalled(main: Callable[[], Awaitable[None]]) -> None:
@@ -500,10 +582,7 @@ def _serve(args: argparse.Namespace) -> int:
         config.bootstrap_image = args.bootstrap_image
     if args.controller_name:
         config.controller_name = args.controller_name
-    import anyio
-
-    anyio.run(_until_signalled, ServeMode(config).run)
-    return 0
+    return _run_until_signalled("serve", ServeMode(config).run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -557,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run_host_mode(args, args.demo_backends)
     if args.command == "quickstart":
         return _run_host_mode(args, True)
+    if args.command == "translate":
+        return _translate(args)
     return 2
 
 

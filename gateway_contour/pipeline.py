@@ -22,6 +22,7 @@ from gateway_contour.envoy.memo import BuildMemo
 from gateway_contour.envoy.resources import build_resources
 from gateway_contour.gcpolicy import CollectorPolicy
 from gateway_contour.ir.model import IR
+from gateway_contour.status.hints import ForeignClassHints
 from gateway_contour.status.report import Problem, StatusReport
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate import TranslateOptions, TranslationCache, translate
@@ -91,11 +92,13 @@ class Pipeline:
         # when the controller is quiet
         self.collector = CollectorPolicy()
         self.on_rebuild: Callable[[float, bool], None] | None = None  # (seconds, ok): metrics
+        self.hints = ForeignClassHints()  # every mode's log names the classes not ours
 
     async def rebuild(
         self, snapshot: Snapshot, problems: list[Problem] | None = None
     ) -> BuildResult | None:
         started = time.perf_counter()
+        self.hints.publish(snapshot, self.options.controller_name)
         try:
             result = await anyio.to_thread.run_sync(
                 build, snapshot, self.options, self.translation_cache, self.build_memo

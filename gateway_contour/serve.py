@@ -23,6 +23,7 @@ from gateway_contour.certs.rotation import DEFAULT_GRACE
 from gateway_contour.debounce import Debouncer
 from gateway_contour.envoy.bootstrap import XdsClientTLS
 from gateway_contour.ir.model import IR, HTTPSettings
+from gateway_contour.listen import start_xds
 from gateway_contour.observability.metrics import Metrics, Observed
 from gateway_contour.observability.server import OpsServer, start_ops_servers
 from gateway_contour.pipeline import Pipeline
@@ -288,7 +289,7 @@ class ServeMode:
         if tls is None:
             log.warning("%s", plaintext_warning(cfg))
         try:
-            self.xds_port = await server.start(cfg.xds_address, cfg.xds_port, tls=tls)
+            self.xds_port = await start_xds(server, cfg.xds_address, cfg.xds_port, tls)
             await self._start_ops(server)
             log.info("xDS server listening on %s:%d", cfg.xds_address, self.xds_port)
             if cfg.provision == "host":

@@ -10,6 +10,7 @@ import ipaddress
 from typing import Any
 
 from gateway_contour.demo.echo import EchoBackend, start_echo
+from gateway_contour.listen import ListenError
 
 
 def loopback_endpoints(objects: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
@@ -34,4 +35,14 @@ def loopback_endpoints(objects: list[dict[str, Any]]) -> list[tuple[str, str, in
 
 
 def start_demo_backends(objects: list[dict[str, Any]]) -> list[EchoBackend]:
-    return [start_echo(name, host, port) for name, host, port in loopback_endpoints(objects)]
+    """The echo backends, started; ListenError when one cannot listen (the others stopped)."""
+    started: list[EchoBackend] = []
+    for name, host, port in loopback_endpoints(objects):
+        try:
+            started.append(start_echo(name, host, port))
+        except OSError as err:
+            for backend in started:
+                backend.stop()
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            raise ListenError(f"the demo backend {name}", where, err.strerror or str(err)) from None
+    return started

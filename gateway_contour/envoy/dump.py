@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf import json_format
@@ -21,7 +22,6 @@ from gateway_contour.envoy.resources import (
     LISTENER,
     ROUTE,
     SECRET,
-    FleetResources,
 )
 from gateway_contour.ir.serialize import dump_yaml
 
@@ -34,6 +34,8 @@ KIND_NAMES = {
     SECRET: "secrets",
 }
 _SECRET_VALUE_KEYS = ("inline_bytes", "inline_string")
+# one fleet's resources as built or as served (type URL -> resource name -> message)
+ServedResources = Mapping[str, Mapping[str, Message]]
 
 
 def message_to_data(msg: Message, redact: bool = False) -> dict[str, Any]:
@@ -45,7 +47,7 @@ def message_to_data(msg: Message, redact: bool = False) -> dict[str, Any]:
     return data
 
 
-def fleet_to_data(resources: FleetResources) -> dict[str, list[dict[str, Any]]]:
+def fleet_to_data(resources: ServedResources) -> dict[str, list[dict[str, Any]]]:
     """kind ("listeners", ...) -> the resources of that type in name order."""
     return {
         kind: [
@@ -56,7 +58,7 @@ def fleet_to_data(resources: FleetResources) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def fleet_to_yaml(resources: FleetResources) -> dict[str, str]:
+def fleet_to_yaml(resources: ServedResources) -> dict[str, str]:
     """kind -> YAML document (a list of resources); kinds without resources are left out."""
     return {kind: dump_yaml(items) for kind, items in fleet_to_data(resources).items() if items}
 

@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     import anyio  # here, not above: the parser is built by every command (add_parser)
 
     from gateway_contour.migrate.convert import migrate, render, render_notes
-    from gateway_contour.migrate.sources import load_cluster, load_paths
+    from gateway_contour.migrate.sources import load_cluster
+    from gateway_contour.providers.files import load_paths
 
     if args.from_cluster:
         loaded = anyio.run(load_cluster, args.kubeconfig, args.context)

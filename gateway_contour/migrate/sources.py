@@ -1,4 +1,5 @@
-"""Where `migrate` reads objects from: YAML files and directories, or a cluster.
+"""Where `migrate` reads objects from a cluster (YAML files and directories are read by the
+files provider's `load_paths`, as `run` reads them).
 
 From a cluster it lists what the conversion reads (Ingresses, HTTPProxies, IngressClasses,
 Services, TLSCertificateDelegations; never Secrets: their names are enough) with the same client the
@@ -14,7 +15,7 @@ from typing import Any
 
 import anyio
 
-from gateway_contour.providers.files import Loaded, load_directory, load_text
+from gateway_contour.providers.files import Loaded
 from gateway_contour.providers.kubernetes.client import ApiError, KubeClient
 from gateway_contour.status.report import Problem
 from gateway_contour.store.objects import KubeObject
@@ -27,24 +28,6 @@ CLUSTER_KINDS = {
     "Service": "/api/v1/services",
     "TLSCertificateDelegation": "/apis/projectcontour.io/v1/tlscertificatedelegations",
 }
-
-
-def load_paths(paths: list[Path]) -> Loaded:
-    """Objects of every YAML file named, and of every YAML file under named directories."""
-    loaded = Loaded()
-    for path in paths:
-        if path.is_dir():
-            found = load_directory(path)
-            loaded.objects.extend(found.objects)
-            loaded.problems.extend(found.problems)
-            continue
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as err:
-            loaded.problems.append(Problem(str(path), f"unreadable: {err}"))
-            continue
-        load_text(text, str(path), loaded)
-    return loaded
 
 
 async def load_cluster(kubeconfig: Path | None, context: str | None) -> Loaded:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway_contour.ir.serialize import ir_to_yaml
+from gateway_contour.listen import ListenError
 from gateway_contour.observability.debug import fleet_snapshots, xds_yaml
 from gateway_contour.observability.metrics import Metrics
 
@@ -54,15 +55,17 @@ class OpsServer:
         log.info("operations endpoint on http://%s:%d", host, self.port)
         return self.port
 
-    async def start_or_log(self, address: str) -> bool:
-        """Start on "host:port"; when that fails (a bad address, the port taken), log it and
-        return False: the controller keeps serving Envoys without this endpoint."""
+    async def start_at(self, address: str) -> None:
+        """Start on "host:port"; a bad address or one that cannot be bound (the port taken)
+        is a ListenError: the endpoint was asked for, and probes need it."""
+        purpose = "the debug endpoint" if self.debug else "/metrics, /healthz and /readyz"
         try:
-            await self.start(*split_address(address))
-        except (OSError, ValueError) as err:
-            log.error("operations endpoint on %s not started: %s", address, err)
-            return False
-        return True
+            host, port = split_address(address)
+            await self.start(host, port)
+        except ValueError as err:
+            raise ListenError(purpose, address, str(err)) from None
+        except OSError as err:
+            raise ListenError(purpose, address, err.strerror or str(err)) from None
 
     async def stop(self) -> None:
         server, self._server = self._server, None
@@ -130,11 +133,16 @@ async def start_ops_servers(
     metrics: Metrics, metrics_address: str | None, debug_address: str | None
 ) -> list[OpsServer]:
     """The metrics/health server and the debug server, for the addresses given (an empty
-    one: not started); a server that cannot bind its address is logged and left out."""
-    started = []
-    for address, debug in ((metrics_address, False), (debug_address, True)):
-        if address:
-            ops = OpsServer(metrics, debug=debug)
-            if await ops.start_or_log(address):
+    one: not started); ListenError when one cannot listen (the other is stopped then)."""
+    started: list[OpsServer] = []
+    try:
+        for address, debug in ((metrics_address, False), (debug_address, True)):
+            if address:
+                ops = OpsServer(metrics, debug=debug)
+                await ops.start_at(address)
                 started.append(ops)
+    except ListenError:
+        for ops in started:
+            await ops.stop()
+        raise
     return started

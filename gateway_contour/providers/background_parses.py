@@ -32,14 +32,20 @@ class BackgroundParses(Generic[Stamp, Result]):
         self._finished: list[tuple[Path, Stamp, Result]] = []
 
     def stamp_of(self, path: Path) -> Stamp | None:
-        """The version of `path` being parsed now, if any."""
+        """The version of `path` being parsed now, or parsed and not yet taken by `finished`
+        (a parse that ended after its file was looked at is not started again), if any."""
         with self._lock:
             job = self._running.get(path)
-        return job[0] if job is not None else None
+            if job is not None:
+                return job[0]
+            done = [stamp for p, stamp, _ in self._finished if p == path]
+        return done[-1] if done else None
 
     def idle(self) -> bool:
+        """Nothing running and nothing ended that `finished` has not given yet: what was
+        started is all in hand."""
         with self._lock:
-            return not self._running
+            return not self._running and not self._finished
 
     def start(self, path: Path, stamp: Stamp) -> None:
         """Parse `path` (as it is at `stamp`), stopping a parse of another version of it."""

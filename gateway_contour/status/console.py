@@ -38,12 +38,17 @@ def _healthy(cond: dict[str, Any]) -> bool:
     return cond.get("status") == "True"
 
 
-def summarize(key: ObjectKey, status: dict[str, Any]) -> str:
-    bad = [
+def failing_conditions(status: dict[str, Any]) -> list[str]:
+    """Each condition of `status` in its bad state, as `where type=status (reason): message`."""
+    return [
         f"{where}{c['type']}={c['status']} ({c.get('reason', '')}): {c.get('message', '')}"
         for where, c in _conditions(status)
         if not _healthy(c)
     ]
+
+
+def summarize(key: ObjectKey, status: dict[str, Any]) -> str:
+    bad = failing_conditions(status)
     return f"{key}: " + ("; ".join(bad) if bad else "ok")
 
 

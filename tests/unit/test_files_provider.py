@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from gateway_contour.providers import files
+from gateway_contour.providers.background_parses import BackgroundParses
 from gateway_contour.providers.fast_documents import Stopped
 from gateway_contour.providers.files import (
     DirectoryReader,
@@ -323,3 +324,26 @@ def test_a_large_file_takes_the_fast_path_and_keeps_document_numbers() -> None:
         ("f.yaml#30", "invalid YAML")
     ]
     assert loaded.sources[-1] == "f.yaml#9998"
+
+
+def test_a_parse_that_ended_between_two_looks_is_not_started_again(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text(SERVICE % "a")
+    parsed: list[Path] = []
+
+    def parse(p: Path, stop: threading.Event) -> Loaded:
+        parsed.append(p)
+        return load_text(p.read_text(), p.name)
+
+    parses: BackgroundParses[tuple[int, int], Loaded] = BackgroundParses(parse)
+    current = files._stamps(tmp_path)
+    parses.start(path, current[path])
+    # the parse ends (its result waiting in `finished`) before the watcher looks again
+    for thread in [t for t in threading.enumerate() if t.name == "parse a.yaml"]:
+        thread.join(10)
+    assert not parses.idle()  # its result is not in hand yet
+    known: dict[Path, tuple[tuple[int, int], Loaded]] = {}
+    assert files._follow(current, known, parses)
+    assert known[path][0] == current[path]
+    assert parses.idle()
+    assert parsed == [path]  # once: the ended parse is taken, not run again

@@ -152,6 +152,7 @@ class HostMode:
     async def _start_ops(self) -> None:
         assert self.pipeline is not None
         self.observed.xds = self.server
+        self.observed.nack_fallback = self.nack_fallback
         self.observed.snapshot = lambda: self.snapshot
         self.observed.synced = lambda: self.snapshot is not None
         metrics = Metrics(self.observed)

@@ -394,6 +394,7 @@ class ServeMode:
     async def _start_ops(self, server: XdsServer) -> None:
         observed = Observed(
             xds=server,
+            nack_fallback=self.nack_fallback,
             snapshot=self.store.snapshot,
             kinds=lambda: self.source.resources if self.source is not None else (),
             synced=lambda: self.source is not None and self.source.synced.is_set(),

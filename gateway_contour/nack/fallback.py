@@ -14,8 +14,9 @@ published (the one Envoy refused, or a newer one, which the search then checks f
    stays on the refused version only as long as the search took.
 
 Several NACKs of one published version (one per Envoy of the fleet, or repeated ones) make
-one search. A refusal validate mode does not reproduce, or one no candidate explains, is
-logged and nothing is withheld: Envoy keeps its last accepted configuration.
+one search; fleets are searched in parallel. A refusal validate mode does not reproduce, or
+one no candidate explains, is logged and nothing is withheld: Envoy keeps its last accepted
+configuration. The counts (`searches` by outcome, `probes`, `search_seconds`) are metrics.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from gateway_contour.envoy.validate import ValidationResult, validate_fleet
 from gateway_contour.ir.model import IR, Gateway
 from gateway_contour.nack.search import Outcome, SearchResult, find_responsible
 from gateway_contour.nack.withhold import Withheld, changed_sources, shorten, withhold_ir
-from gateway_contour.pipeline import BuildResult, Pipeline
+from gateway_contour.pipeline import Pipeline
 from gateway_contour.store.objects import ObjectKey
 from gateway_contour.xds.cache import SnapshotCache
 from gateway_contour.xds.stats import NackEvent, XdsStats
@@ -96,9 +97,11 @@ class NackFallback:
         self.accepted: dict[str, Gateway] = {}  # fleet -> the IR its Envoys last accepted
         self._pending: dict[str, tuple[NackEvent, int]] = {}  # fleet -> (NACK, generation)
         self._searched: dict[str, int] = {}  # fleet -> the generation last searched
+        self._searching: set[str] = set()  # fleets with a search running
         self._wake = anyio.Event()
         self.searches: Counter[str] = Counter()  # by outcome
         self.probes = 0  # validate runs of all searches
+        self.search_seconds = 0.0  # time spent searching, all searches together
         self.last: Search | None = None
 
     def attach(self, stats: XdsStats) -> None:
@@ -117,13 +120,24 @@ class NackFallback:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake = anyio.Event()
-            while self._pending:
-                fleet, (event, generation) = self._pending.popitem()
+        """Search for each fleet's NACKs as they come: fleets in parallel, one search at a
+        time per fleet."""
+        async with anyio.create_task_group() as tg:
+            while True:
+                await self._wake.wait()
+                self._wake = anyio.Event()
+                for fleet in set(self._pending) - self._searching:
+                    self._searching.add(fleet)
+                    tg.start_soon(self._serve_fleet, fleet)
+
+    async def _serve_fleet(self, fleet: str) -> None:
+        try:
+            while (pending := self._pending.pop(fleet, None)) is not None:
+                event, generation = pending
                 if generation > self._searched.get(fleet, 0):
                     await self.handle(event)
+        finally:
+            self._searching.discard(fleet)
 
     async def handle(self, event: NackEvent) -> Search | None:
         """Search for what `event`'s fleet refused, withhold it and re-send the rest."""
@@ -140,13 +154,14 @@ class NackFallback:
         search = Search(fleet, result, len(candidates), time.perf_counter() - started)
         self.searches[result.outcome] += 1
         self.probes += result.calls
+        self.search_seconds += search.seconds
         self.last = search
-        if not self._withhold(search, event, built):
+        if not self._withhold(search, event):
             return search
         await self.republish()
         return search
 
-    def _withhold(self, search: Search, event: NackEvent, built: BuildResult) -> bool:
+    def _withhold(self, search: Search, event: NackEvent) -> bool:
         result, fleet = search.result, search.fleet
         took = f"{result.calls} validate runs, {search.seconds:.2f} s"
         if result.outcome is Outcome.NOT_REPRODUCED:

@@ -105,15 +105,19 @@ class Served:
     def status(self) -> dict[str, Any]:
         return yaml.safe_load((self.world.tmp_path / "world-status.yaml").read_text())
 
-    async def nacks(self) -> float:
+    async def metric(self, name: str, **labels: str) -> float:
+        """The sum of the /metrics samples of `name` with these labels."""
         port = self.mode.ops[0].port
         text = (await arequest("127.0.0.1", port, "/metrics")).body.decode()
         return sum(
             s.value
             for family in text_string_to_metric_families(text)
             for s in family.samples
-            if s.name == "gateway_contour_xds_nacks_total"
+            if s.name == f"gateway_contour_{name}" and labels.items() <= s.labels.items()
         )
+
+    async def nacks(self) -> float:
+        return await self.metric("xds_nacks_total")
 
     def settled(self, _stats: XdsStats) -> bool:
         """Every Envoy has ACKed the listeners, routes and clusters now in the cache."""
@@ -209,6 +213,10 @@ async def test_what_envoy_refuses_is_found_withheld_and_the_rest_resent(served: 
     await served.until_settled()
     settled = await served.nacks()
     assert settled == served.mode.nack_count()
+    assert await served.metric("withheld_objects") == 3
+    # one search per fleet, however many NACKs: both found what to withhold
+    assert await served.metric("nack_searches_total", outcome="found") == 2
+    assert await served.metric("nack_searches_total") == 2
     for i in range(3):
         name = f"more-{i}"
         text = "---\n".join([route_yaml(name, f"/{name}", "app"), proxy_yaml(name, "app")])

@@ -6,7 +6,7 @@ years), added at once beside good objects. Envoy NACKs both fleets; the controll
 the change with `envoy --mode validate`, withholds the three objects and re-sends the rest.
 Each bad object's status (a problem, for Ingress) carries Envoy's message, every other route
 answers 200 from its backend, and the NACK counter of /metrics stays put once the re-sent
-versions are ACKed, through more pushes."""
+versions are ACKed, through more pushes. Over Delta and over State of the World xDS."""
 
 from __future__ import annotations
 
@@ -144,9 +144,10 @@ class Served:
             await self.mode.server.stats.wait_until(self.settled)
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    world = HostWorld(tmp_path, ("app", "api"), metrics_address="127.0.0.1:0")
+@pytest.fixture(params=["delta", "sotw"])
+async def served(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Served]:
+    delta = request.param == "delta"
+    world = HostWorld(tmp_path, ("app", "api"), metrics_address="127.0.0.1:0", delta=delta)
     world.start_backends()
     port = free_port()
     objects = "---\n".join([GOOD, gateway_yaml(port), route_yaml("plain", "/", "api")])

@@ -22,12 +22,14 @@ import anyio
 from gateway_contour.envoy.bootstrap import XdsClientTLS
 from gateway_contour.ir.model import HTTPSettings
 from gateway_contour.listen import start_xds
+from gateway_contour.nack.fallback import NackFallback
 from gateway_contour.observability.metrics import Metrics, Observed
 from gateway_contour.observability.server import OpsServer, start_ops_servers
 from gateway_contour.pipeline import Pipeline
 from gateway_contour.providers.files import watch_directory
 from gateway_contour.provisioner.host import HostFleet, HostFleetOptions, served_fleets
 from gateway_contour.status.console import ConsoleStatus
+from gateway_contour.status.report import Problem
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate import TranslateOptions
 from gateway_contour.xds.cache import SnapshotCache
@@ -89,6 +91,8 @@ class HostMode:
     started: anyio.Event = field(default_factory=anyio.Event)
     observed: Observed = field(default_factory=Observed)
     snapshot: Snapshot | None = None  # the objects of the last load
+    problems: list[Problem] = field(default_factory=list)  # the last load's
+    nack_fallback: NackFallback | None = None
     ops: list[OpsServer] = field(default_factory=list)
 
     def nack_count(self) -> int:
@@ -116,19 +120,31 @@ class HostMode:
             )
         )
         console = ConsoleStatus(cfg.status_file)
+
+        async def rebuild() -> None:
+            assert self.pipeline is not None and self.fleet is not None
+            if self.snapshot is None:
+                return
+            result = await self.pipeline.rebuild(self.snapshot, self.problems)
+            if result is None:
+                return
+            console.publish(result.report)
+            self.fleet.reconcile(served_fleets(result.ir))
+            self.started.set()
+
+        # what Envoy refuses anyway is searched for, withheld, and the rest re-sent
+        self.nack_fallback = NackFallback(self.pipeline, self.cache, rebuild)
+        self.nack_fallback.attach(server.stats)
         try:
             await self._start_ops()
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.fleet.supervise)
                 tg.start_soon(self.pipeline.collector.run)
+                tg.start_soon(self.nack_fallback.run)
                 async for loaded in watch_directory(cfg.config_dir, cfg.poll_interval):
-                    self.snapshot = snapshot = Snapshot.of(loaded.objects)
-                    result = await self.pipeline.rebuild(snapshot, loaded.problems)
-                    if result is None:
-                        continue
-                    console.publish(result.report)
-                    self.fleet.reconcile(served_fleets(result.ir))
-                    self.started.set()
+                    self.snapshot = Snapshot.of(loaded.objects)
+                    self.problems = loaded.problems
+                    await rebuild()
         finally:
             with anyio.CancelScope(shield=True):
                 await self.fleet.drain(cfg.drain_timeout)
@@ -139,6 +155,7 @@ class HostMode:
     async def _start_ops(self) -> None:
         assert self.pipeline is not None
         self.observed.xds = self.server
+        self.observed.nack_fallback = self.nack_fallback
         self.observed.snapshot = lambda: self.snapshot
         self.observed.synced = lambda: self.snapshot is not None
         metrics = Metrics(self.observed)

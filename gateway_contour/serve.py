@@ -24,6 +24,7 @@ from gateway_contour.debounce import Debouncer
 from gateway_contour.envoy.bootstrap import XdsClientTLS
 from gateway_contour.ir.model import IR, HTTPSettings
 from gateway_contour.listen import start_xds
+from gateway_contour.nack.fallback import NackFallback
 from gateway_contour.observability.metrics import Metrics, Observed
 from gateway_contour.observability.server import OpsServer, start_ops_servers
 from gateway_contour.pipeline import Pipeline
@@ -181,6 +182,11 @@ class ServeMode:
         # problems of the last rebuild (objects without conditions, e.g. Ingress): each is
         # logged once, when it appears
         self._problems: set[tuple[str, str]] = set()
+        # on a NACK: the objects responsible are withheld and the rest rebuilt at once
+        self.nack_fallback = NackFallback(self.pipeline, self.cache, self._rebuild_now)
+
+    async def _rebuild_now(self) -> None:
+        self.debouncer.poke()
 
     async def _rebuild(self) -> None:
         assert self.source is not None
@@ -286,6 +292,7 @@ class ServeMode:
             if cfg.xds_cert_dir
             else None
         )
+        self.nack_fallback.attach(server.stats)
         if tls is None:
             log.warning("%s", plaintext_warning(cfg))
         try:
@@ -349,6 +356,7 @@ class ServeMode:
                 tg.start_soon(self.status_queue.run, self._write_status)
                 tg.start_soon(self.debouncer.run, self._rebuild)
                 tg.start_soon(self.pipeline.collector.run)
+                tg.start_soon(self.nack_fallback.run)
                 tg.start_soon(self._retry_status)
                 if self.kube_fleet is not None:
                     tg.start_soon(self._renew_certificates)
@@ -387,6 +395,7 @@ class ServeMode:
     async def _start_ops(self, server: XdsServer) -> None:
         observed = Observed(
             xds=server,
+            nack_fallback=self.nack_fallback,
             snapshot=self.store.snapshot,
             kinds=lambda: self.source.resources if self.source is not None else (),
             synced=lambda: self.source is not None and self.source.synced.is_set(),

@@ -13,7 +13,9 @@ Series (prefix `gateway_contour_`): `ready`; `rebuilds_total`, `rebuild_failures
 `xds_acks_total`, `xds_nacks_total{type}`, `xds_streams_refused_total{reason}` (`bounds`: a
 request over a bound; `credentials`: no credential for the fleet named; `limit`: too many
 streams open),
-`xds_certificate_reloads_total` (with mTLS); `status_writes_total`,
+`xds_certificate_reloads_total` (with mTLS); `withheld_objects` (withheld after a NACK,
+nack/), `nack_searches_total{outcome}`, `nack_search_probes_total` (envoy --mode validate
+runs), `nack_search_seconds_total`; `status_writes_total`,
 `status_write_conflicts_total`, `status_write_failures_total`, `status_writes_skipped_total`
 (serve mode, once the writer exists).
 """
@@ -29,6 +31,8 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gateway_contour.nack.fallback import NackFallback
+from gateway_contour.nack.search import Outcome
 from gateway_contour.pipeline import Pipeline
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.xds.server import XdsServer
@@ -46,6 +50,7 @@ class Observed:
 
     pipeline: Pipeline | None = None
     xds: XdsServer | None = None
+    nack_fallback: NackFallback | None = None
     status: Callable[[], WriteStats | None] = lambda: None  # the writer's running totals
     snapshot: Callable[[], Snapshot | None] = lambda: None  # the objects watched now
     kinds: Callable[[], Iterable[str]] = lambda: ()  # kinds watched (counted even when none)
@@ -77,6 +82,13 @@ class _LiveCollector(Collector):
             yield _counter(
                 "rebuild_failures", "Rebuilds that failed (last good kept)", o.pipeline.failures
             )
+            yield _gauge(
+                "withheld_objects",
+                "Objects left out after Envoy refused what they produce, until they change",
+                len(o.pipeline.withheld),
+            )
+        if o.nack_fallback is not None:
+            yield from _nack_fallback(o.nack_fallback)
         snapshot = o.snapshot()
         if snapshot is not None:
             objects = GaugeMetricFamily(
@@ -103,6 +115,22 @@ class _LiveCollector(Collector):
             )
             yield _counter("status_write_failures", "Status writes that failed", status.failures)
             yield _counter("status_writes_skipped", "Statuses already as desired", status.skipped)
+
+
+def _nack_fallback(fallback: NackFallback) -> Iterator[Metric]:
+    searches = CounterMetricFamily(
+        f"{PREFIX}_nack_searches",
+        "Searches for the objects behind a NACK, by outcome (found, not_reproduced, "
+        "outside_candidates, over_budget)",
+        labels=["outcome"],
+    )
+    for outcome in Outcome:
+        searches.add_metric([outcome.value], fallback.searches[outcome])
+    yield searches
+    yield _counter(
+        "nack_search_probes", "envoy --mode validate runs of those searches", fallback.probes
+    )
+    yield _counter("nack_search_seconds", "Time spent in those searches", fallback.search_seconds)
 
 
 def _xds(server: XdsServer) -> Iterator[Metric]:

@@ -2,7 +2,8 @@
 
 The app reads these (observability/ exports them as metrics); tests await conditions on them with
 `wait_until` instead of sleeping. A NACK is also logged at WARNING with Envoy's message and
-handed to the optional `on_nack` hook (where the app can map it to an object condition).
+handed to the optional `on_nack` hook (where the app can map it to an object condition);
+an ACK to `on_ack` (fleet, type URL, version accepted).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class XdsStats:
     nacks_by_type: dict[str, int] = field(default_factory=dict)  # type_url -> NACKs
     recent_nacks: deque[NackEvent] = field(default_factory=lambda: deque(maxlen=100))
     on_nack: Callable[[NackEvent], None] | None = None
+    on_ack: Callable[[str, str, str], None] | None = None  # (fleet, type_url, version)
     _changed: asyncio.Event | None = None
 
     @property
@@ -57,6 +59,15 @@ class XdsStats:
         if self._changed is not None:
             self._changed.set()
             self._changed = None
+
+    def record_ack(self, fleet: str, type_url: str, version: str) -> None:
+        self.acks += 1
+        if self.on_ack is not None:
+            try:
+                self.on_ack(fleet, type_url, version)
+            except Exception:
+                log.exception("on_ack hook failed")
+        self.notify()
 
     def record_nack(self, event: NackEvent) -> None:
         self.nacks += 1

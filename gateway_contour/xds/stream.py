@@ -177,8 +177,7 @@ class AdsStream:
             )
         else:
             state.accepted_version = state.pending_version
-            self.stats.acks += 1
-            self.stats.notify()
+            self.stats.record_ack(self.fleet, state.type_url, state.pending_version)
             log.debug(
                 "%s stream %d ACK %s", self.protocol, self.id, state.type_url.rpartition(".")[2]
             )

@@ -184,6 +184,8 @@ class HostWorld:
     config_dir: Path | None = None
     fallback_certificate: str | None = None  # "namespace/name" (HTTPProxy fallback)
     http: HTTPSettings = field(default_factory=HTTPSettings)  # the operator's HTTP settings
+    metrics_address: str | None = None  # "host:port" of /metrics (None: not served)
+    delta: bool = True  # the Envoys' xDS protocol: Delta, or State of the World
 
     def backend_yaml(self) -> str:
         return "---\n".join(
@@ -224,6 +226,8 @@ class HostWorld:
             legacy_https_port=self.https_port,
             fallback_certificate=self.fallback_certificate,
             http=self.http,
+            metrics_address=self.metrics_address,
+            delta=self.delta,
         )
         async with host_mode_running(config) as mode:
             self.mode = mode

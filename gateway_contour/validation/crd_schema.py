@@ -1,10 +1,15 @@
 """One served version of one CRD, ready to check objects: what the API server does on create.
 
-In order: defaults and null pruning (structural.apply_defaults), the OpenAPI schema (the
-`jsonschema` library, draft 4, with the string formats the CRDs use), the list types' uniqueness,
+In order: defaults and null pruning (structural.apply_defaults), the OpenAPI schema, the list
+types' uniqueness,
 then the CEL rules (only when the schema passed, so that a rule never sees a value of the wrong
 type). `metadata` is checked by metadata.py and `status` not at all: on create the API server
 drops the status of a kind with a status subresource.
+
+The schema is checked twice over only when it fails: jsonschema-rs (Rust) answers whether an
+object is valid in ~7 us for an HTTPRoute, where `jsonschema` takes ~550 us; `jsonschema` then
+lists a failing object's errors with the keyword and limit each one broke, which the API
+server's wording needs. Its verdict is the one kept.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import datetime
 import ipaddress
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft4Validator, FormatChecker
 
 from gateway_contour.validation.cel_rules import CompiledRules, compile_rules
@@ -38,13 +44,21 @@ def _date_time(value: object) -> bool:
     return not isinstance(value, str) or datetime.datetime.fromisoformat(value) is not None
 
 
+def _any(value: object) -> bool:
+    return True  # a number's format: kube-openapi checks none
+
+
 class CrdSchema:
     def __init__(self, open_api: dict[str, Any]) -> None:
         properties = dict(open_api.get("properties") or {})
         properties.pop("status", None)
         properties["metadata"] = {"type": "object"}
         top = {**open_api, "properties": properties}
-        self._validator = Draft4Validator(json_schema(top), format_checker=FORMATS)
+        schema = json_schema(top)
+        self._validator = Draft4Validator(schema, format_checker=FORMATS)
+        self._fast = jsonschema_rs.Draft4Validator(
+            schema, validate_formats=True, formats={"int32": _any, "int64": _any}
+        )
         self._root = node(top)
         self._rules: dict[int, CompiledRules | None] = {}
         self._compile(self._root)
@@ -57,7 +71,9 @@ class CrdSchema:
 
     def check(self, obj: dict[str, Any]) -> list[FieldError]:
         defaulted = apply_defaults(obj, self._root)
-        errors = [from_schema_error(e) for e in self._validator.iter_errors(defaulted)]
+        errors = []
+        if not self._fast.is_valid(defaulted):
+            errors = [from_schema_error(e) for e in self._validator.iter_errors(defaulted)]
         walked: list[FieldError] = []
         self._walk(defaulted, self._root, [], walked, cel=not errors)
         return sorted(errors, key=lambda e: e.path) + walked

@@ -30,7 +30,7 @@ def collection(obj: dict[str, Any], namespace: str) -> str:
     return f"{root}/{group_version}/namespaces/{namespace}/{PLURALS[obj['kind']]}"
 
 
-def test_api_server_and_files_refuse_the_same_set(
+async def test_api_server_and_files_refuse_the_same_set(
     kube: Any, namespace: str, tmp_path: Path
 ) -> None:
     objects = corpus()

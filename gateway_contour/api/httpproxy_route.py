@@ -14,6 +14,23 @@ from gateway_contour.api.schema import (
     unsupported,
 )
 
+# Contour's RetryOn enum: the Envoy retry conditions an HTTPProxy may name
+RETRY_ON = (
+    "5xx",
+    "gateway-error",
+    "reset",
+    "connect-failure",
+    "retriable-4xx",
+    "refused-stream",
+    "retriable-status-codes",
+    "retriable-headers",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
+)
+
 
 def name_value(description: str) -> Schema:
     return array(
@@ -174,7 +191,8 @@ def route() -> Schema:
                     },
                     "perTryTimeout": duration("Timeout of each try."),
                     "retryOn": array(
-                        "Envoy retry conditions (default 5xx).", string("A condition.")
+                        "Envoy retry conditions (default 5xx).",
+                        string("A condition.", enum=list(RETRY_ON)),
                     ),
                     "retriableStatusCodes": array(
                         "Status codes to retry.", {"type": "integer", "format": "int32"}

@@ -1,10 +1,12 @@
 """The files provider: a directory of multi-document Kubernetes YAML as the source of truth.
 
 Standalone mode reads objects from files instead of an API server. A malformed document (bad
-YAML, not a mapping, no kind/name, nested deeper than `bounded.MAX_DEPTH`) is reported with
-its file and document index and skipped; the other documents, and the other files, keep
-working. Two documents naming one object (kind, namespace, name) are reported with both
-places; the first one read (files in sorted order) is kept. `watch_directory` polls for
+YAML, not a mapping, no kind/name, nested deeper than `bounded.MAX_DEPTH`), and one the API
+server would refuse (gateway_contour.validation: the CRDs' schemas and CEL rules, the built-in
+kinds' rules, metadata), is reported with its file and document index and skipped; the other
+documents, and the other files, keep working. Two documents naming one object (kind,
+namespace, name) are reported with both places; the first one read (files in sorted order) is
+kept. `watch_directory` polls for
 changes (mtime and size), parses again only the files that changed, each in a thread of its
 own, and yields whenever the directory's content changed (see its docstring for what is
 served while a large file is still being read).
@@ -37,6 +39,7 @@ from gateway_contour.providers.fast_documents import Stopped
 from gateway_contour.providers.gc_pause import paused_gc
 from gateway_contour.status.report import Problem
 from gateway_contour.store.objects import KubeObject, key_of
+from gateway_contour.validation import refusal
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,16 @@ def _check_object(doc: Any) -> str | None:
     if doc.get("spec") is not None and not isinstance(doc["spec"], dict):
         return f"spec is a {type(doc['spec']).__name__}, not a mapping"
     return None
+
+
+def _refusal(doc: dict[str, Any]) -> str | None:
+    """What the API server would answer to creating `doc` (validation), or None. A bug of
+    ours in the checks is logged and lets the object through rather than dropping it."""
+    try:
+        return refusal(doc)
+    except Exception:
+        log.exception("validating %s %s failed", doc["kind"], doc["metadata"]["name"])
+        return None
 
 
 _DOCUMENT_SEPARATOR = re.compile(r"^---(?:[ \t].*)?(?:\n|$)", re.MULTILINE)
@@ -171,6 +184,8 @@ def _load_chunk(chunk: str, first_line: int, where: str, loaded: Loaded) -> Any:
 
 def _accept(doc: Any, source: str, loaded: Loaded) -> None:
     reason = _check_object(doc)
+    if reason is None:
+        reason = _refusal(doc)
     if reason is not None:
         loaded.problems.append(Problem(source, reason))
         log.warning("skipping %s: %s", source, reason)

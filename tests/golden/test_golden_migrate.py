@@ -33,7 +33,8 @@ OPTIONS = MigrateOptions()
 
 def _source(case: str) -> list[dict]:
     loaded = load_text((CASES_DIR / case / "source.yaml").read_text(), "source.yaml")
-    assert not loaded.problems, loaded.problems
+    # objects the API server would refuse (kept in the invalid cases) never reach migration
+    assert all(" is invalid: " in p.reason for p in loaded.problems), loaded.problems
     return loaded.objects
 
 

@@ -20,7 +20,8 @@ from gateway_contour.providers.files import (
     watch_directory,
 )
 
-SERVICE = "apiVersion: v1\nkind: Service\nmetadata: {name: %s}\n"
+# a kind whose only checks are its metadata, so that these tests are about files and YAML
+SERVICE = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\n"
 
 
 def test_good_documents_around_broken_ones_are_kept() -> None:
@@ -124,7 +125,7 @@ def test_a_duplicate_object_is_reported_with_both_files_and_the_first_kept(
         ("y", None),
     ]
     assert [(p.source, p.reason) for p in loaded.problems] == [
-        ("b.yaml#1", "Service default/x is defined again; a.yaml#0 kept")
+        ("b.yaml#1", "ConfigMap default/x is defined again; a.yaml#0 kept")
     ]
 
 

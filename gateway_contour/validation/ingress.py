@@ -1,0 +1,121 @@
+"""networking.k8s.io/v1 Ingress as the API server checks it on create (pkg/apis/networking/
+validation): rules or a default backend; hosts DNS names (a leading `*.` allowed), never an IP;
+every path with a pathType, absolute for Exact and Prefix; each backend exactly one of a service
+or a resource, a service's port exactly one of a name or a number.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from gateway_contour.validation import names
+from gateway_contour.validation.field_errors import (
+    FieldError,
+    Path,
+    invalid,
+    required,
+    type_name,
+    unsupported,
+)
+
+PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")
+
+
+def _host(path: Path, host: Any, errors: list[FieldError]) -> None:
+    if not isinstance(host, str):
+        errors.append(invalid(path, type_name(host), "must be of type string"))
+        return
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        errors.append(invalid(path, host, "must be a DNS name, not an IP address"))
+        return
+    if problem := names.wildcard_subdomain(host):
+        errors.append(invalid(path, host, problem))
+
+
+def _backend(path: Path, backend: Any, errors: list[FieldError]) -> None:
+    if not isinstance(backend, dict):
+        errors.append(required(path))
+        return
+    service, resource = backend.get("service"), backend.get("resource")
+    if service is not None and resource is not None:
+        errors.append(invalid(path, "", "cannot set both service and resource backends"))
+        return
+    if service is None and resource is None:
+        errors.append(required(path))
+        return
+    if not isinstance(service, dict):
+        return
+    name = service.get("name")
+    if not isinstance(name, str) or not name:
+        errors.append(required([*path, "service", "name"]))
+    elif problem := names.dns1035_label(name):
+        errors.append(invalid([*path, "service", "name"], name, problem))
+    port = service.get("port")
+    port_path = [*path, "service", "port"]
+    number = port.get("number") if isinstance(port, dict) else None
+    port_name = port.get("name") if isinstance(port, dict) else None
+    if number is not None and port_name is not None:
+        errors.append(invalid(port_path, port, "cannot set both port name & port number"))
+    elif number is None and port_name is None:
+        errors.append(required(port_path))
+    elif number is not None and (
+        not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 65535
+    ):
+        errors.append(invalid([*port_path, "number"], number, "must be between 1 and 65535"))
+    elif isinstance(port_name, str) and (problem := names.iana_service_name(port_name)):
+        errors.append(invalid([*port_path, "name"], port_name, problem))
+
+
+def _http_path(path: Path, item: Any, errors: list[FieldError]) -> None:
+    if not isinstance(item, dict):
+        errors.append(invalid(path, type_name(item), "must be of type object"))
+        return
+    path_type = item.get("pathType")
+    if path_type is None:
+        errors.append(required([*path, "pathType"]))
+    elif path_type not in PATH_TYPES:
+        errors.append(unsupported([*path, "pathType"], path_type, PATH_TYPES))
+    value = item.get("path", "")
+    if path_type in ("Exact", "Prefix") and (not isinstance(value, str) or value[:1] != "/"):
+        errors.append(invalid([*path, "path"], value, "must be an absolute path"))
+    _backend([*path, "backend"], item.get("backend"), errors)
+
+
+def check_ingress(obj: dict[str, Any]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    spec = obj.get("spec") or {}
+    rules = spec.get("rules")
+    if not rules and spec.get("defaultBackend") is None:
+        errors.append(invalid(["spec"], "", "either `defaultBackend` or `rules` must be specified"))
+    if spec.get("defaultBackend") is not None:
+        _backend(["spec", "defaultBackend"], spec["defaultBackend"], errors)
+    class_name = spec.get("ingressClassName")
+    if isinstance(class_name, str) and (problem := names.dns1123_subdomain(class_name)):
+        errors.append(invalid(["spec", "ingressClassName"], class_name, problem))
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        path: list[str | int] = ["spec", "rules", i]
+        if not isinstance(rule, dict):
+            errors.append(invalid(path, type_name(rule), "must be of type object"))
+            continue
+        if rule.get("host"):
+            _host([*path, "host"], rule["host"], errors)
+        http = rule.get("http")
+        if http is None:
+            continue
+        paths = http.get("paths") if isinstance(http, dict) else None
+        if not isinstance(paths, list) or not paths:
+            errors.append(required([*path, "http", "paths"]))
+            continue
+        for j, item in enumerate(paths):
+            _http_path([*path, "http", "paths", j], item, errors)
+    tls_items = spec.get("tls")
+    for i, tls in enumerate(tls_items if isinstance(tls_items, list) else []):
+        hosts = tls.get("hosts") if isinstance(tls, dict) else None
+        for j, host in enumerate(hosts if isinstance(hosts, list) else []):
+            _host(["spec", "tls", i, "hosts", j], host, errors)
+    return errors

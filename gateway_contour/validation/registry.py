@@ -1,0 +1,91 @@
+"""Which checks an object gets, by (apiVersion, kind), each built once and kept.
+
+A kind of a CRD we know (crd_sources) is checked against the schema and rules of the version
+its apiVersion names; a version the CRD does not serve is refused as the API server answers
+a client that asks for it. The built-in kinds of core_kinds and ingress get their rules.
+Those kinds' metadata is checked too, and that of the other built-in kinds listed in
+METADATA_ONLY; any other kind (ours internal, or one we do not know the rules of) is let
+through.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from gateway_contour.validation import crd_sources
+from gateway_contour.validation.core_kinds import CHECKS
+from gateway_contour.validation.crd_schema import CrdSchema
+from gateway_contour.validation.field_errors import FieldError
+from gateway_contour.validation.ingress import check_ingress
+from gateway_contour.validation.metadata import check_metadata
+
+Check = Callable[[dict[str, Any]], list[FieldError]]
+_BUILT_IN: dict[tuple[str, str], Check] = {
+    **CHECKS,
+    ("networking.k8s.io/v1", "Ingress"): check_ingress,
+}
+
+METADATA_ONLY = frozenset(
+    {("v1", "Namespace"), ("v1", "ConfigMap"), ("networking.k8s.io/v1", "IngressClass")}
+)
+
+
+class Registry:
+    def __init__(self, crds: list[dict[str, Any]]) -> None:
+        # (group, kind) -> version -> its openAPIV3Schema; compiled on first use
+        self._schemas: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        self._compiled: dict[tuple[str, str], CrdSchema] = {}
+        self._lock = threading.Lock()
+        for crd in crds:
+            spec = crd.get("spec") or {}
+            key = (spec.get("group", ""), (spec.get("names") or {}).get("kind", ""))
+            for version in spec.get("versions") or ():
+                schema = (version.get("schema") or {}).get("openAPIV3Schema")
+                if version.get("served", True) and isinstance(schema, dict):
+                    self._schemas.setdefault(key, {})[version["name"]] = schema
+
+    def _crd_schema(self, api_version: str, kind: str) -> CrdSchema | str | None:
+        """The compiled schema, the refusal of an unserved version, or None (no CRD)."""
+        group, _, version = api_version.rpartition("/")
+        versions = self._schemas.get((group, kind))
+        if versions is None:
+            return None
+        if version not in versions:
+            return f'no matches for kind "{kind}" in version "{api_version}"'
+        with self._lock:
+            compiled = self._compiled.get((api_version, kind))
+            if compiled is None:
+                compiled = self._compiled[(api_version, kind)] = CrdSchema(versions[version])
+        return compiled
+
+    def check(self, obj: dict[str, Any]) -> list[FieldError] | str:
+        """The object's field errors (empty when valid), or the text of a refusal that
+        names no field (an apiVersion not served)."""
+        api_version, kind = obj["apiVersion"], obj["kind"]
+        schema = self._crd_schema(api_version, kind)
+        if isinstance(schema, str):
+            return schema
+        check = _BUILT_IN.get((api_version, kind))
+        if schema is None and check is None and (api_version, kind) not in METADATA_ONLY:
+            return []
+        errors = check_metadata(kind, obj["metadata"])
+        if schema is not None:
+            errors += schema.check(obj)
+        elif check is not None:
+            errors += check(obj)
+        return errors
+
+
+_default: Registry | None = None
+_default_lock = threading.Lock()
+
+
+def default_registry() -> Registry:
+    """The registry of every CRD crd_sources finds, built once per process."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Registry(crd_sources.all_crds())
+        return _default

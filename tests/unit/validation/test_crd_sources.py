@@ -1,0 +1,47 @@
+"""Where the Gateway API CRDs are found: pinned at the version conformance/go.mod requires, a
+path in the environment first."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gateway_contour.validation import crd_sources
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_the_pin_is_the_conformance_module_version() -> None:
+    go_mod = (REPO / "conformance" / "go.mod").read_text()
+    pinned = re.search(r"^\s*sigs\.k8s\.io/gateway-api (v\S+)$", go_mod, re.MULTILINE)
+    assert pinned is not None and pinned.group(1) == crd_sources.GATEWAY_API_VERSION
+
+
+def test_a_path_in_the_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "things.example.com"},
+    }
+    bundle = tmp_path / "install.yaml"
+    bundle.write_text(yaml.safe_dump_all([{"kind": "Namespace"}, crd]))
+    monkeypatch.setenv(crd_sources.ENV_VAR, str(bundle))
+    assert next(crd_sources.candidates()) == bundle
+    assert crd_sources.gateway_api_crds() == ([crd], bundle)
+
+
+def test_the_module_cache_is_looked_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(crd_sources.ENV_VAR, raising=False)
+    monkeypatch.setenv("GOMODCACHE", str(tmp_path))
+    expected = (
+        tmp_path
+        / "sigs.k8s.io"
+        / f"gateway-api@{crd_sources.GATEWAY_API_VERSION}"
+        / "config"
+        / "crd"
+        / "experimental"
+    )
+    assert expected in list(crd_sources.candidates())

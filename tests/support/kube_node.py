@@ -107,6 +107,16 @@ class NodeNetwork:
         run(*ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
         # Pod -> Service -> Pod on the same bridge: replies must pass through conntrack.
         run(*ns, "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1", check=False)
+        # A load balancer address kube-proxy has not programmed yet (a new Service's, the
+        # first moments) is refused, as a balancer with no backend up refuses: without this
+        # it would go back out the default route and loop until its TTL ran out, and a
+        # client's connect would hang instead of failing fast and being retried. Traffic
+        # kube-proxy forwards is already DNATed to a Pod here, so this never matches it.
+        for protocol, reply in (("tcp", "tcp-reset"), ("udp", "icmp-port-unreachable")):
+            run(
+                *ns, "iptables", "-A", "FORWARD", "-d", LB_CIDR, "-p", protocol,
+                "-j", "REJECT", "--reject-with", reply,
+            )  # fmt: skip
         self._routed = True
         for cidr in ROUTED:
             run("ip", "route", "add", cidr, "via", self.node_ip)

@@ -30,7 +30,6 @@ from gateway_contour.demo.echo import start_echo
 from gateway_contour.observability.metrics import Metrics, Observed
 from gateway_contour.observability.server import OpsServer
 from gateway_contour.pipeline import Pipeline
-from gateway_contour.providers import files
 from gateway_contour.provisioner.host import free_port
 from gateway_contour.status.writer import WriteStats
 from gateway_contour.store.objects import Snapshot
@@ -175,13 +174,12 @@ async def test_metrics_move_with_rebuilds_and_nacks(
         ops.metrics, lambda m: sample(m, "xds_pushes_total") > sample(first, "xds_pushes_total")
     )
 
-    # Envoy rejects a header value over its 16384 bytes (an API server would refuse it first,
-    # and so would files mode's validation, turned off here so that Envoy sees it): a NACK
-    monkeypatch.setattr(files, "_refusal", lambda doc: None)
+    # Envoy refuses a Host response header ("host headers may not be modified"), which no
+    # per-object check catches yet: a NACK (the fallback then withholds the route)
     bad = route_yaml("second", "/second").replace(
         "backendRefs: [{name: app, port: 80}]",
-        "filters: [{type: RequestHeaderModifier, requestHeaderModifier: "
-        f"{{set: [{{name: x-long, value: {'v' * 17_000}}}]}}}}]\n"
+        "filters: [{type: ResponseHeaderModifier, responseHeaderModifier: "
+        "{set: [{name: Host, value: x}]}}]\n"
         "      backendRefs: [{name: app, port: 80}]",
     )
     ops.write("more.yaml", bad)

@@ -27,6 +27,7 @@ from gateway_contour.ir.model import (
     WeightedCluster,
 )
 from gateway_contour.store.objects import KubeObject
+from gateway_contour.translate.envoy_checks.limits import count_error
 from gateway_contour.translate.gatewayapi.backends import BackendResolver
 from gateway_contour.translate.gatewayapi.filters import (
     BACKEND_FILTERS,
@@ -288,6 +289,8 @@ def _retry(raw: Any, rule_index: int) -> RetryPolicy | None:
     attempts = raw.get("attempts", DEFAULT_RETRY_ATTEMPTS)
     if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
         raise RouteError(f"rule {rule_index}: retry attempts {attempts!r} must be at least 1")
+    if reason := count_error(attempts, "retry attempts"):
+        raise RouteError(f"rule {rule_index}: {reason}")
     return RetryPolicy(
         attempts=attempts,
         retry_on=RETRY_ON_CONNECTION,

@@ -37,6 +37,11 @@ from gateway_contour.ir.model import (
 from gateway_contour.ir.patterns import glob_regex
 from gateway_contour.translate.data import dicts, items, mapping, text
 from gateway_contour.translate.envoy_checks.header_values import control_error, header_value_error
+from gateway_contour.translate.envoy_checks.limits import (
+    MAX_DURATION_SECONDS,
+    UINT32_MAX,
+    count_error,
+)
 from gateway_contour.translate.envoy_checks.regex import regex_error
 from gateway_contour.translate.httpproxy import status as s
 from gateway_contour.translate.httpproxy.header_values import HOST_HEADERS, contour_value
@@ -61,7 +66,8 @@ def duration(value: Any) -> float | None:
             return None
         total += float(part.group(1)) * _UNITS[part.group(2)]
         pos = part.end()
-    return total if pos == len(value) else None
+    # as Go's time.ParseDuration (Contour's), a duration past ~292 years is not one
+    return total if pos == len(value) and total <= MAX_DURATION_SECONDS else None
 
 
 def _duration_at(
@@ -133,12 +139,17 @@ def retry(spec: Any, error: ErrorSink) -> RetryPolicy | None:
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         error(s.ROUTE_ERROR, "RetryPolicyNotValid", "retryPolicy.count must be a number >= 0")
         return None
+    if reason := count_error(count, "retryPolicy.count"):
+        error(s.ROUTE_ERROR, "RetryPolicyNotValid", reason)
+        return None
     ok, per_try = _duration_at(spec, "perTryTimeout", "retryPolicy", "RetryPolicyNotValid", error)
     if not ok:
         return None
     retry_on = tuple(v for v in items(spec.get("retryOn")) if isinstance(v, str) and v)
     codes = tuple(
-        c for c in items(spec.get("retriableStatusCodes")) if isinstance(c, int) and c > 0
+        c
+        for c in items(spec.get("retriableStatusCodes"))
+        if isinstance(c, int) and 0 < c <= UINT32_MAX
     )
     return RetryPolicy(
         attempts=count or 1,

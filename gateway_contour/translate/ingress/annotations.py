@@ -26,6 +26,7 @@ from typing import Any
 
 from gateway_contour.ir.model import RetryPolicy, Timeouts
 from gateway_contour.translate.data import mapping, text
+from gateway_contour.translate.envoy_checks.limits import MAX_DURATION_SECONDS, count_error
 
 CONTOUR = "projectcontour.io/"
 RESPONSE_TIMEOUT = CONTOUR + "response-timeout"
@@ -91,7 +92,8 @@ def parse_go_duration(value: str) -> float | None:
             return None
         total += float(part.group(1)) * _UNIT_SECONDS[part.group(2)]
         pos = part.end()
-    return total if pos == len(value) and pos > 0 else None
+    # as Go's time.ParseDuration (Contour's), a duration past ~292 years is not one
+    return total if pos == len(value) and pos > 0 and total <= MAX_DURATION_SECONDS else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,9 @@ def _retry(
         else:
             if attempts < -1:
                 problems.append(f"annotation {NUM_RETRIES}: {num!r} is below -1; 1 is used")
+                attempts = 1
+            elif reason := count_error(attempts, f"annotation {NUM_RETRIES}"):
+                problems.append(f"{reason}; 1 is used")
                 attempts = 1
             elif attempts == -1:
                 attempts = 0

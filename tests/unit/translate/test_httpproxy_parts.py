@@ -16,8 +16,9 @@ from gateway_contour.ir.model import (
     StringMatchKind,
 )
 from gateway_contour.store.objects import Snapshot
+from gateway_contour.translate.envoy_checks.limits import UINT32_MAX
 from gateway_contour.translate.httpproxy.conditions import Conditions, parse_block
-from gateway_contour.translate.httpproxy.policies import duration, ip_filter
+from gateway_contour.translate.httpproxy.policies import duration, ip_filter, retry
 from gateway_contour.translate.httpproxy.status import ProxyStatus
 from gateway_contour.translate.httpproxy.tls import Delegations
 
@@ -36,6 +37,9 @@ from gateway_contour.translate.httpproxy.tls import Delegations
         ("1s garbage", None),
         ("-1s", None),
         (5, None),
+        ("2562047h", 2562047 * 3600.0),  # the longest Go (and Contour) parses, in hours
+        ("2562048h", None),  # past it: Envoy would refuse the route configuration too
+        ("100000000h", None),
     ],
 )
 def test_duration(text: object, seconds: float | None) -> None:
@@ -149,3 +153,17 @@ def test_rate_limit_bucket() -> None:
     assert limit.token_bucket.max_tokens == 15
     assert limit.token_bucket.tokens_per_fill.value == 10
     assert limit.token_bucket.fill_interval.seconds == 60
+
+
+def test_retry_counts_past_uint32_are_refused() -> None:
+    """Envoy's num_retries is a UInt32Value: a larger count cannot even be built, so the
+    route is refused instead (every other object keeps its updates)."""
+    errors: list[tuple[str, str, str]] = []
+    sink = lambda *error: errors.append(error)  # noqa: E731
+    biggest = retry({"count": UINT32_MAX}, sink)
+    assert biggest is not None and biggest.attempts == UINT32_MAX and not errors
+    assert retry({"count": UINT32_MAX + 1, "retriableStatusCodes": [2**40, 503]}, sink) is None
+    ((_, reason, message),) = errors
+    assert reason == "RetryPolicyNotValid" and "over 4294967295" in message
+    codes = retry({"retriableStatusCodes": [2**40, 503]}, sink)
+    assert codes is not None and codes.status_codes == (503,)

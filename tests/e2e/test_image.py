@@ -204,6 +204,43 @@ def test_controller_runs_read_only_as_nonroot(built: Built) -> None:
     assert _snapshot(image.root) == before
 
 
+DUPLICATE_LISTENERS = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: default}
+spec:
+  gatewayClassName: contour
+  listeners:
+  - {name: http, port: 80, protocol: HTTP}
+  - {name: http, port: 8080, protocol: HTTP}
+"""
+TRANSLATE_IN_IMAGE = f"""
+import pathlib, subprocess
+pathlib.Path('/tmp/config').mkdir()
+pathlib.Path('/tmp/config/gateway.yaml').write_text({DUPLICATE_LISTENERS!r})
+done = subprocess.run(
+    ['/usr/local/bin/gateway-contour', 'translate', '/tmp/config', '--output', 'status'],
+    capture_output=True, text=True,
+)
+print('exit', done.returncode)
+print(done.stdout, done.stderr)
+"""
+
+
+def test_controller_image_validates_files_against_the_gateway_api_crds(built: Built) -> None:
+    """The image carries the pinned Gateway API CRDs (no Go module cache or checkout inside it):
+    `translate` refuses a Gateway whose listener names repeat with the API server's words, from
+    both the schema's list-map key and the CRD's CEL rule."""
+    crds = built.controller.root / "usr/local/lib/python3.11/site-packages/gateway_contour"
+    names = {p.name for p in (crds / "validation" / "crds").iterdir()}
+    assert "gateway.networking.k8s.io_gateways.yaml" in names
+    out = _run_read_only(built.controller, ["/usr/local/bin/python3", "-c", TRANSLATE_IN_IMAGE])
+    assert "exit 1" in out
+    assert "spec.listeners[1]: Duplicate value" in out
+    assert "Listener name must be unique within the Gateway" in out
+    assert "no Gateway API" not in out  # the warning when no CRDs are found
+
+
 def test_envoy_image_runs_read_only_as_nonroot(built: Built) -> None:
     image = built.envoy
     assert image.manifest["RepoTags"] == [f"gateway-contour/envoy:{ENVOY_VERSION}"]

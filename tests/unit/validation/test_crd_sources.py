@@ -45,3 +45,13 @@ def test_the_module_cache_is_looked_in(tmp_path: Path, monkeypatch: pytest.Monke
         / "experimental"
     )
     assert expected in list(crd_sources.candidates())
+
+
+def test_the_containerfile_packages_the_pinned_crds() -> None:
+    """The Containerfile's CRD stage fetches the pinned version into the package directory
+    (hack/image/build.py, the other image build, takes them from crd_sources itself)."""
+    containerfile = (REPO / "Containerfile").read_text()
+    arg = re.search(r"^ARG GATEWAY_API_VERSION=(\S+)$", containerfile, re.MULTILINE)
+    assert arg is not None and arg.group(1) == crd_sources.GATEWAY_API_VERSION
+    package_dir = crd_sources.PACKAGED.relative_to(REPO)
+    assert f"COPY --from=crds /crds ./{package_dir}\n" in containerfile

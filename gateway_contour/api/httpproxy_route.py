@@ -154,6 +154,24 @@ def service() -> Schema:
             },
             "protocol": string("Upstream protocol.", enum=["h2", "h2c", "tls"]),
             "mirror": boolean("Send a copy of the traffic here; the answer is ignored."),
+            "validation": obj(
+                "Verify the upstream's certificate (protocol tls or h2).",
+                {
+                    "caSecret": string(
+                        "Secret with the CA bundle (ca.crt); namespace/name needs a delegation.",
+                        minLength=1,
+                    ),
+                    "subjectName": string(
+                        "Name sent as SNI and expected in the certificate.", minLength=1
+                    ),
+                    "subjectNames": array(
+                        "Names accepted in the certificate; the first is subjectName.",
+                        string("A name.", minLength=1),
+                        maxItems=8,
+                    ),
+                },
+                required=["caSecret", "subjectName"],
+            ),
             "requestHeadersPolicy": headers_policy("Request headers for this service only."),
             "responseHeadersPolicy": headers_policy("Response headers for this service only."),
             "healthPort": unsupported("Port for health checks."),

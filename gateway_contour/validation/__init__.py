@@ -6,7 +6,9 @@ what a cluster would hold:
 
 - crd_sources: where the CRDs come from (ours from gateway_contour.api; Gateway API's, pinned,
   from the Go module, a packaged copy, or a path the user gives);
-- structural: a CRD schema as JSON Schema, and its defaults and null pruning;
+- structural: a CRD schema as JSON Schema, its defaults and null pruning, and the fields it
+  does not declare (refused as `kubectl apply`'s strict field validation refuses them; the
+  built-in kinds' unknown fields are not looked for yet);
 - crd_schema: one CRD version's checks (defaults, the `jsonschema` validator, list types, CEL);
 - cel_rules / cel_library: `x-kubernetes-validations` on cel-expr-python, with Kubernetes'
   `isIP` added;

@@ -24,7 +24,14 @@ from jsonschema import Draft4Validator, FormatChecker
 from gateway_contour.validation.cel_rules import CompiledRules, compile_rules
 from gateway_contour.validation.field_errors import FieldError, Path, from_schema_error
 from gateway_contour.validation.list_types import check_list
-from gateway_contour.validation.structural import Node, apply_defaults, json_schema, node
+from gateway_contour.validation.metadata import unknown_metadata_fields
+from gateway_contour.validation.structural import (
+    Node,
+    apply_defaults,
+    json_schema,
+    node,
+    unknown_fields,
+)
 
 FORMATS = FormatChecker(formats=())
 
@@ -68,6 +75,19 @@ class CrdSchema:
         for sub in (*at.properties.values(), at.additional, at.items):
             if sub is not None:
                 self._compile(sub)
+
+    def unknown(self, obj: dict[str, Any]) -> list[str]:
+        """The fields of `obj` its schema does not declare (metadata's: ObjectMeta's), which
+        the API server prunes or, asked for strict field validation, refuses. `status` is not
+        looked into: on create it is dropped whole."""
+        found: list[str] = []
+        for name, value in obj.items():
+            if name == "metadata" and isinstance(value, dict):
+                found += unknown_metadata_fields(value)
+            elif name != "status":
+                sub = self._root.properties.get(name)
+                found += [name] if sub is None else unknown_fields(value, sub, name)
+        return found
 
     def check(self, obj: dict[str, Any]) -> list[FieldError]:
         defaulted = apply_defaults(obj, self._root)

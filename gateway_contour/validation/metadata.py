@@ -18,6 +18,30 @@ _NAME_RULE: dict[str, Callable[[str], str | None]] = {
     "Namespace": names.dns1123_label,
 }
 ANNOTATIONS_LIMIT = 256 * 1024  # bytes of keys and values together
+OBJECT_META_FIELDS = frozenset(
+    {
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    }
+)
+
+
+def unknown_metadata_fields(meta: dict[str, Any]) -> list[str]:
+    """The paths of the fields of `meta` that ObjectMeta does not have."""
+    return [f"metadata.{name}" for name in meta if name not in OBJECT_META_FIELDS]
 
 
 def check_metadata(kind: str, meta: dict[str, Any]) -> list[FieldError]:

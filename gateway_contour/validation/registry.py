@@ -70,12 +70,27 @@ class Registry:
         check = _BUILT_IN.get((api_version, kind))
         if schema is None and check is None and (api_version, kind) not in METADATA_ONLY:
             return []
+        if schema is not None and (unknown := schema.unknown(obj)):
+            return strict_decoding_error(api_version, kind, unknown)
         errors = check_metadata(kind, obj["metadata"])
         if schema is not None:
             errors += schema.check(obj)
         elif check is not None:
             errors += check(obj)
         return errors
+
+
+def strict_decoding_error(api_version: str, kind: str, unknown: list[str]) -> str:
+    """The API server's refusal of a custom resource with fields its schema does not declare,
+    under `fieldValidation=Strict` (kubectl's default): files mode answers as `kubectl apply`
+    would, since a misspelt field silently pruned (a `methd` match that matches every method)
+    is the mistake a user most needs to hear about."""
+    version = api_version.rpartition("/")[2]
+    fields = ", ".join(f'unknown field "{path}"' for path in unknown)
+    return (
+        f'{kind} in version "{version}" cannot be handled as a {kind}: '
+        f"strict decoding error: {fields}"
+    )
 
 
 _default: Registry | None = None

@@ -9,6 +9,9 @@
 - `Node`: the tree the other walks follow (defaults, nullability, list types, CEL rules), with
   only the parts of the schema they need.
 
+`unknown_fields` lists the fields the schema does not declare, which the API server prunes,
+or refuses under `fieldValidation=Strict` (what `kubectl apply` and `kubectl create` ask for).
+
 `apply_defaults` does what the API server does to a custom resource before it validates it:
 a null in a field that is not nullable is replaced by the field's default or removed, and a
 missing field with a default gets a copy of it, whose own fields are defaulted in turn. The input
@@ -90,6 +93,8 @@ class Node:
     list_type: str | None = None  # x-kubernetes-list-type: atomic, set or map
     map_keys: tuple[str, ...] = ()  # x-kubernetes-list-map-keys
     rules: list[Rule] = field(default_factory=list)
+    # any field name is kept: x-kubernetes-preserve-unknown-fields, or int-or-string
+    open_fields: bool = False
 
     def has_work(self) -> bool:
         """Whether a walk below this node can find anything to do."""
@@ -109,6 +114,10 @@ def node(schema: Schema) -> Node:
             Rule(r["rule"], r.get("message") or f"failed rule: {r['rule']}")
             for r in schema.get("x-kubernetes-validations") or ()
         ],
+        open_fields=bool(
+            schema.get("x-kubernetes-preserve-unknown-fields")
+            or schema.get("x-kubernetes-int-or-string")
+        ),
     )
     for name, sub in (schema.get("properties") or {}).items():
         out.properties[name] = node(sub)
@@ -161,3 +170,28 @@ def _default_object(value: dict[str, Any], at: Node) -> dict[str, Any]:
                 out = dict(value)
             out[name] = new
     return out
+
+
+def unknown_fields(value: Any, at: Node, path: str = "") -> list[str]:
+    """The paths (`spec.rules[0].matches[0].methd`) of the fields in `value` that the schema
+    `at` does not declare, in the order they appear; a map's keys and a preserved subtree's
+    fields are all declared."""
+    found: list[str] = []
+    _unknown(value, at, path, found)
+    return found
+
+
+def _unknown(value: Any, at: Node, path: str, found: list[str]) -> None:
+    if at.open_fields:
+        return
+    if isinstance(value, dict) and (at.type == "object" or at.properties):
+        for name, item in value.items():
+            where = f"{path}.{name}" if path else str(name)
+            sub = at.properties.get(name, at.additional)
+            if sub is None:
+                found.append(where)
+            else:
+                _unknown(item, sub, where, found)
+    elif isinstance(value, list) and at.items is not None:
+        for i, item in enumerate(value):
+            _unknown(item, at.items, f"{path}[{i}]", found)

@@ -38,7 +38,10 @@ async def test_api_server_and_files_refuse_the_same_set(
     by_server: dict[tuple[str, str], str] = {}
     for obj in objects:
         body = {**obj, "metadata": {**obj["metadata"], "namespace": namespace}}
-        status, answer = kube.request("POST", collection(obj, namespace), body)
+        # strict field validation, as kubectl create and apply ask for: an unknown field is
+        # refused rather than pruned
+        path = f"{collection(obj, namespace)}?fieldValidation=Strict"
+        status, answer = kube.request("POST", path, body)
         assert status in (201, 400, 422), (obj["kind"], obj["metadata"]["name"], status, answer)
         if status != 201:
             message = answer.get("message") if isinstance(answer, dict) else answer

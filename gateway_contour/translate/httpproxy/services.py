@@ -4,8 +4,8 @@
 service gets an equal share; once any is set, an unset weight is 0. A service with
 `mirror: true` receives a copy of the traffic (at most one per route; its `weight`, when set,
 is the percentage mirrored). `protocol` (h2c: cleartext HTTP/2; h2, tls: over TLS,
-verifying the backend's certificate against `validation.caSecret` and `subjectName` when
-given, else not verifying it) overrides the Service's
+verifying the backend's certificate against `validation.caSecret` and `subjectName`, or
+any of `subjectNames` when listed, when given, else not verifying it) overrides the Service's
 projectcontour.io/upstream-protocol.* annotations; the circuit-breaker annotations apply
 (translate/service_annotations.py).
 `requestHeadersPolicy`/`responseHeadersPolicy` of a service apply to its share only.
@@ -33,7 +33,7 @@ from gateway_contour.ir.model import (
     UpstreamTLS,
     WeightedCluster,
 )
-from gateway_contour.translate.data import dicts, mapping, text
+from gateway_contour.translate.data import dicts, items, mapping, text
 from gateway_contour.translate.httpproxy import status as s
 from gateway_contour.translate.httpproxy.header_values import service_variables
 from gateway_contour.translate.httpproxy.policies import header_modifier
@@ -273,6 +273,16 @@ def _cluster(
         ca = upstreams.ca_secret(text(validation.get("caSecret")), namespace, error)
         if ca is None:
             return None
-        tls = UpstreamTLS(sni=subject, ca_secret=ca.name, subject_alt_names=(subject,))
+        names = [n for n in items(validation.get("subjectNames")) if isinstance(n, str)]
+        if names and names[0] != subject:
+            error(
+                s.SERVICE_ERROR,
+                "UpstreamValidationNotValid",
+                f"service {where!r}: validation.subjectNames[0] must match subjectName",
+            )
+            return None
+        tls = UpstreamTLS(
+            sni=subject, ca_secret=ca.name, subject_alt_names=tuple(names or [subject])
+        )
     cluster = services.cluster(namespace, name, service_port, tls=tls, protocol=settings.protocol)
     return apply_settings(cluster, settings)

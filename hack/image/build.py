@@ -187,14 +187,14 @@ def gateway_api_crd_files() -> list[Path]:
     objects from files unchecked, so their absence stops the build."""
     from gateway_contour.validation import crd_sources
 
-    for place in crd_sources.candidates():
-        if crd_sources.read_crds(place):
-            files = [place] if place.is_file() else sorted(place.glob("*.y*ml"))
-            return [f for f in files if f.name != "kustomization.yaml"]
-    raise SystemExit(
-        f"no Gateway API {crd_sources.GATEWAY_API_VERSION} CRDs found: run "
-        "hack/package-gateway-api-crds.sh (needs go and the Go module proxy) first"
-    )
+    _, place = crd_sources.gateway_api_crds()
+    if place is None:
+        raise SystemExit(
+            f"no Gateway API {crd_sources.GATEWAY_API_VERSION} CRDs found: run "
+            "hack/package-gateway-api-crds.sh (needs go and the Go module proxy) first"
+        )
+    files = [place] if place.is_file() else sorted(place.glob("*.y*ml"))
+    return [f for f in files if f.name != "kustomization.yaml"]
 
 
 def add_project(tree: Tree, name: str, version: str) -> None:

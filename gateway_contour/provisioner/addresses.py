@@ -4,6 +4,8 @@ address it asks for in spec.addresses when this host can bind it.
 Several Gateways may listen on the same port (the conformance suite's base Gateways all use
 80), so in host mode each one binds its own loopback address. Assignments are sticky for a
 Gateway's lifetime and released when it goes away; Linux routes all of 127.0.0.0/8 to lo.
+A new assignment skips addresses some process already listens on (see `listening`): two
+controllers on one host, or a test run beside the quickstart, never share a listener.
 
 A static IPAddress is usable when this host can bind it: any loopback address, or one a
 local interface holds (checked by binding a socket to it). A Hostname is never usable here
@@ -19,15 +21,22 @@ import socket
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from gateway_contour.provisioner.listening import listening_addresses
 from gateway_contour.store.objects import Snapshot
 
 IP_ADDRESS = "IPAddress"
 
 
 class LoopbackAllocator:
-    def __init__(self, first: str = "127.0.1.1", last: str = "127.0.255.254") -> None:
+    def __init__(
+        self,
+        first: str = "127.0.1.1",
+        last: str = "127.0.255.254",
+        in_use: Callable[[], set[str]] = listening_addresses,
+    ) -> None:
         self._first = int(ipaddress.IPv4Address(first))
         self._last = int(ipaddress.IPv4Address(last))
+        self._in_use = in_use
         self.assigned: dict[str, str] = {}
 
     def assign(
@@ -45,11 +54,15 @@ class LoopbackAllocator:
                 used.add(int(ipaddress.IPv4Address(value)))
         candidate = self._first
         out: dict[str, str] = {}
+        others: set[str] | None = None  # read once, and only when an address is handed out
         for gateway in wanted:
             if gateway in static:
                 out[gateway] = static[gateway]
                 continue
             if gateway not in self.assigned:
+                if others is None:
+                    others = self._in_use()
+                    used |= {int(ipaddress.IPv4Address(a)) for a in others if _ipv4(a)}
                 while candidate in used or candidate % 256 in (0, 255):
                     candidate += 1
                 if candidate > self._last:
@@ -93,6 +106,13 @@ def first_usable_address(gateway: dict[str, Any], usable: Callable[[str, str], b
         if isinstance(value, str) and value and usable(type_, value):
             return str(ipaddress.ip_address(value))
     return None
+
+
+def _ipv4(value: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(value), ipaddress.IPv4Address)
+    except ValueError:
+        return False
 
 
 def _bindable(value: str) -> bool:

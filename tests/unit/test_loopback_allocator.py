@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from gateway_contour.provisioner.addresses import HostAddresses, LoopbackAllocator
+from gateway_contour.provisioner.listening import listening_addresses, parse_table
 from gateway_contour.store.objects import Snapshot
 
 
@@ -19,6 +21,43 @@ def test_addresses_are_distinct_sticky_and_reused_after_release() -> None:
     third = alloc.assign(["ns/b", "ns/c", "ns/d"])
     assert third["ns/d"] == "127.0.2.1"
     assert len(set(third.values())) == 3
+
+
+def test_an_address_another_process_listens_on_is_skipped() -> None:
+    # Envoy binds with SO_REUSEPORT: a second fleet on the same address:port would silently
+    # get half of the first one's connections
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+    ):
+        tcp.bind(("127.0.9.1", 0))
+        tcp.listen()
+        udp.bind(("127.0.9.2", 0))
+        assert {"127.0.9.1", "127.0.9.2"} <= listening_addresses()
+        alloc = LoopbackAllocator(first="127.0.9.1")
+        assert alloc.assign(["ns/a", "ns/b"]) == {"ns/a": "127.0.9.3", "ns/b": "127.0.9.4"}
+    # sticky: the first owner leaving changes nothing for those already assigned
+    assert alloc.assign(["ns/a", "ns/b", "ns/c"]) == {
+        "ns/a": "127.0.9.3",
+        "ns/b": "127.0.9.4",
+        "ns/c": "127.0.9.1",
+    }
+
+
+def test_proc_net_rows_give_specific_listening_addresses_only() -> None:
+    table = (
+        "  sl  local_address rem_address   st tx_queue rx_queue\n"
+        "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n"  # 127.0.0.1:8080 LISTEN
+        "   1: 00000000:0050 00000000:0000 0A 00000000:00000000\n"  # 0.0.0.0:80: a port only
+        "   2: 0201007F:1F90 0100007F:D431 01 00000000:00000000\n"  # ESTABLISHED: not a listener
+    )
+    assert parse_table(table, "0A") == {"127.0.0.1"}
+    six = (
+        "  sl  local_address                         remote_address  st\n"
+        "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A\n"
+        "   1: 0000000000000000FFFF00000101007F:0050 00000000000000000000000000000000:0000 0A\n"
+    )
+    assert parse_table(six, "0A") == {"::1", "127.0.1.1"}
 
 
 def test_static_addresses_win_and_are_not_allocated_to_others() -> None:

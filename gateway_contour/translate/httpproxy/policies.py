@@ -14,7 +14,6 @@ IR value (None when absent or invalid).
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -38,36 +37,27 @@ from gateway_contour.ir.patterns import glob_regex
 from gateway_contour.translate.data import dicts, items, mapping, text
 from gateway_contour.translate.envoy_checks.header_values import control_error, header_value_error
 from gateway_contour.translate.envoy_checks.limits import (
-    MAX_DURATION_SECONDS,
     UINT32_MAX,
     count_error,
 )
 from gateway_contour.translate.envoy_checks.regex import regex_error
+from gateway_contour.translate.go_duration import parse_go_duration
 from gateway_contour.translate.httpproxy import status as s
 from gateway_contour.translate.httpproxy.header_values import HOST_HEADERS, contour_value
 
 ErrorSink = Callable[[str, str, str], None]
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600}
 
 
 def duration(value: Any) -> float | None:
-    """A Go duration ("1s", "1m30s", "250ms") in seconds; "infinity"/"infinite" is 0 (no
-    timeout); None when not a duration."""
+    """A Go duration ("1s", "1m30s", "250ms", ".5s") in seconds; "infinity"/"infinite" is 0
+    (no timeout); None when not a duration."""
     if not isinstance(value, str) or not value:
         return None
     if value in ("infinity", "infinite"):
         return 0.0
-    pos, total = 0, 0.0
-    for part in _DURATION_PART.finditer(value):
-        if part.start() != pos:
-            return None
-        total += float(part.group(1)) * _UNITS[part.group(2)]
-        pos = part.end()
-    # as Go's time.ParseDuration (Contour's), a duration past ~292 years is not one
-    return total if pos == len(value) and total <= MAX_DURATION_SECONDS else None
+    return parse_go_duration(value)
 
 
 def _duration_at(

@@ -20,13 +20,13 @@ Every value that does not parse is reported in `IngressPolicy.problems` and igno
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from gateway_contour.ir.model import RetryPolicy, Timeouts
 from gateway_contour.translate.data import mapping, text
-from gateway_contour.translate.envoy_checks.limits import MAX_DURATION_SECONDS, count_error
+from gateway_contour.translate.envoy_checks.limits import count_error
+from gateway_contour.translate.go_duration import parse_go_duration
 
 CONTOUR = "projectcontour.io/"
 RESPONSE_TIMEOUT = CONTOUR + "response-timeout"
@@ -63,37 +63,6 @@ RETRY_CONDITIONS = frozenset(
 )
 TLS_MIN_VERSIONS = ("1.1", "1.2", "1.3")
 TLS_MAX_VERSIONS = ("1.2", "1.3")
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,
-    "μs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-
-
-def parse_go_duration(value: str) -> float | None:
-    """Seconds in a Go duration ("1.5s", "2m30s", "300ms", "0"); None when it is not one.
-    Negative durations are refused (no timeout here may be negative)."""
-    value = value.strip()
-    if value == "0":
-        return 0.0
-    if not value or value.startswith("-"):
-        return None
-    value = value.removeprefix("+")
-    total, pos = 0.0, 0
-    for part in _DURATION_PART.finditer(value):
-        if part.start() != pos:
-            return None
-        total += float(part.group(1)) * _UNIT_SECONDS[part.group(2)]
-        pos = part.end()
-    # as Go's time.ParseDuration (Contour's), a duration past ~292 years is not one
-    return total if pos == len(value) and pos > 0 and total <= MAX_DURATION_SECONDS else None
 
 
 @dataclass(frozen=True, slots=True)

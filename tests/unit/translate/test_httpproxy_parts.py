@@ -32,6 +32,9 @@ from gateway_contour.translate.httpproxy.tls import Delegations
         ("1.5h", 5400.0),
         ("infinity", 0.0),
         ("infinite", 0.0),
+        (".5s", 0.5),  # Go's forms, which the CRD's pattern lets through too
+        ("5.s", 5.0),
+        ("1µs", 1e-6),
         ("", None),
         ("10", None),
         ("1s garbage", None),

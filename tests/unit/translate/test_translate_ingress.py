@@ -14,7 +14,7 @@ from gateway_contour.ir.model import IR
 from gateway_contour.status.report import StatusReport
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate import TranslateOptions, translate
-from gateway_contour.translate.ingress.annotations import parse_go_duration
+from gateway_contour.translate.go_duration import parse_go_duration
 
 
 def ingress(name: str, class_name: str | None = None, annotation: str | None = None) -> dict:

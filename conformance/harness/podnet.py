@@ -23,7 +23,7 @@ def _ip(*args: str) -> None:
         raise RuntimeError(f"ip {' '.join(args)}: {result.stderr.strip()}")
 
 
-def _routed_networks() -> list[ipaddress.IPv4Network]:
+def routed_networks() -> list[ipaddress.IPv4Network]:
     out = subprocess.run(
         ["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True, check=True
     ).stdout
@@ -44,7 +44,7 @@ def _routed_networks() -> list[ipaddress.IPv4Network]:
 def free_subnet(first: int = 220, last: int = 250) -> ipaddress.IPv4Network:
     """The first 10.N.0.0/16 (N in [first, last]) that overlaps no route of this machine (other
     test runs' namespaces included)."""
-    taken = _routed_networks()
+    taken = routed_networks()
     for n in range(first, last + 1):
         candidate = ipaddress.IPv4Network(f"10.{n}.0.0/16")
         if not any(candidate.overlaps(t) for t in taken):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import subprocess
 import threading
 import time
@@ -335,9 +334,7 @@ class Site:
 
 @pytest.fixture(name="site")
 async def site_fixture(kube: KubeCluster, namespace: str, tmp_path: Path) -> AsyncIterator[Site]:
-    # a subnet of its own: other sessions on this machine make test hosts too
-    subnet = f"10.{random.randint(214, 250)}.{random.randint(0, 255)}.0/24"
-    net = HostNetwork(subnet=subnet, workdir=tmp_path).up()
+    net = HostNetwork(workdir=tmp_path).up()
     api = KubeClient(kube.kubeconfig)
     site: Site | None = None
     try:

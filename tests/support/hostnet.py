@@ -5,12 +5,19 @@ backends that Kubernetes objects point at cannot live on 127.0.0.0/8. Instead we
 test hosts: a network namespace joined to this one by a veth pair, with as many addresses as
 there are backends on its side. Processes run inside it with `ip netns exec`; Envoy, in the
 root namespace, reaches them across the veth. Needs root and iproute2 (CI has both).
+
+Each network takes a /24 that no route of this machine covers yet, picked at random from
+10.192.0.0-10.211.255.0: with one fixed subnet, a second network (a bench or another test
+run on the machine, or a namespace left behind by a killed one) made the kernel route the
+test's connections into the other one's namespace, and a stranger's echo answered, or
+nobody did.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -19,9 +26,25 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.harness.podnet import routed_networks
+
 
 def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+def free_subnet() -> str:
+    """A random 10.192-211.x.0/24 that overlaps no route of this machine. (The node tier's
+    fixed subnets, 10.215-216, and the node agent's Pod networks, 10.220 and up, lie
+    outside this range.)"""
+    taken = routed_networks()
+    candidates = [(a, b) for a in range(192, 212) for b in range(256)]
+    random.shuffle(candidates)
+    for a, b in candidates:
+        net = ipaddress.IPv4Network(f"10.{a}.{b}.0/24")
+        if not any(net.overlaps(t) for t in taken):
+            return str(net)
+    raise RuntimeError("no free /24 in 10.192.0.0/12 for test hosts")
 
 
 @dataclass
@@ -46,7 +69,7 @@ class HostProcess:
 class HostNetwork:
     """A namespace with a /24 of test host addresses; `.1` is the root namespace's side."""
 
-    subnet: str = "10.213.0.0/24"
+    subnet: str = field(default_factory=free_subnet)
     workdir: Path = field(default_factory=lambda: Path("/tmp"))
     name: str = field(default_factory=lambda: f"gc{uuid.uuid4().hex[:8]}")
     processes: list[HostProcess] = field(default_factory=list)

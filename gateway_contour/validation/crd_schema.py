@@ -80,14 +80,7 @@ class CrdSchema:
         """The fields of `obj` its schema does not declare (metadata's: ObjectMeta's), which
         the API server prunes or, asked for strict field validation, refuses. `status` is not
         looked into: on create it is dropped whole."""
-        found: list[str] = []
-        for name, value in obj.items():
-            if name == "metadata" and isinstance(value, dict):
-                found += unknown_metadata_fields(value)
-            elif name != "status":
-                sub = self._root.properties.get(name)
-                found += [name] if sub is None else unknown_fields(value, sub, name)
-        return found
+        return unknown_object_fields(obj, self._root)
 
     def check(self, obj: dict[str, Any]) -> list[FieldError]:
         defaulted = apply_defaults(obj, self._root)
@@ -113,3 +106,16 @@ class CrdSchema:
         rules = self._rules.get(id(at))
         if cel and rules is not None:
             errors += rules.check(value, path)
+
+
+def unknown_object_fields(obj: dict[str, Any], root: Node) -> list[str]:
+    """The fields of a whole object that `root` (its kind's tree) does not declare; metadata
+    is ObjectMeta's and `status` is not looked into (on create it is dropped whole)."""
+    found: list[str] = []
+    for name, value in obj.items():
+        if name == "metadata" and isinstance(value, dict):
+            found += unknown_metadata_fields(value)
+        elif name != "status":
+            sub = root.properties.get(name)
+            found += [name] if sub is None else unknown_fields(value, sub, name)
+    return found

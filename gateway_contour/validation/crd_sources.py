@@ -42,7 +42,7 @@ _CHECKOUT = Path(__file__).resolve().parents[2]
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _module_caches() -> Iterator[Path]:
+def module_caches() -> Iterator[Path]:
     if os.environ.get("GOMODCACHE"):
         yield Path(os.environ["GOMODCACHE"])
     for gopath in filter(None, os.environ.get("GOPATH", "").split(os.pathsep)):
@@ -56,7 +56,7 @@ def candidates() -> Iterator[Path]:
         yield Path(os.environ[ENV_VAR])
     yield PACKAGED
     yield _CHECKOUT / ".cache" / "control-plane" / f"gateway-api-{GATEWAY_API_VERSION}" / CHANNEL
-    for cache in _module_caches():
+    for cache in module_caches():
         yield (
             cache
             / "sigs.k8s.io"

@@ -2,7 +2,9 @@
 
 A kind of a CRD we know (crd_sources) is checked against the schema and rules of the version
 its apiVersion names; a version the CRD does not serve is refused as the API server answers
-a client that asks for it. The built-in kinds of core_kinds and ingress get their rules.
+a client that asks for it. The built-in kinds of core_kinds and ingress get their rules, and
+every built-in kind builtin_schemas knows has its unknown fields refused, as the API server's
+strict decoding does.
 Those kinds' metadata is checked too, and that of the other built-in kinds listed in
 METADATA_ONLY; any other kind (ours internal, or one we do not know the rules of) is let
 through.
@@ -15,8 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway_contour.validation import crd_sources
+from gateway_contour.validation.builtin_schemas import BuiltinFields
 from gateway_contour.validation.core_kinds import CHECKS
-from gateway_contour.validation.crd_schema import CrdSchema
+from gateway_contour.validation.crd_schema import CrdSchema, unknown_object_fields
 from gateway_contour.validation.field_errors import FieldError
 from gateway_contour.validation.ingress import check_ingress
 from gateway_contour.validation.metadata import check_metadata
@@ -33,7 +36,9 @@ METADATA_ONLY = frozenset(
 
 
 class Registry:
-    def __init__(self, crds: list[dict[str, Any]]) -> None:
+    def __init__(self, crds: list[dict[str, Any]], builtin: BuiltinFields | None = None) -> None:
+        # built-in kinds' field sets (Kubernetes' OpenAPI), for their unknown fields
+        self._builtin = builtin or BuiltinFields(search=False)
         # (group, kind) -> version -> its openAPIV3Schema; compiled on first use
         self._schemas: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self._compiled: dict[tuple[str, str], CrdSchema] = {}
@@ -70,7 +75,12 @@ class Registry:
         check = _BUILT_IN.get((api_version, kind))
         if schema is None and check is None and (api_version, kind) not in METADATA_ONLY:
             return []
-        if schema is not None and (unknown := schema.unknown(obj)):
+        if schema is not None:
+            unknown = schema.unknown(obj)
+        else:
+            tree = self._builtin.tree(api_version, kind)
+            unknown = unknown_object_fields(obj, tree) if tree is not None else []
+        if unknown:
             return strict_decoding_error(api_version, kind, unknown)
         errors = check_metadata(kind, obj["metadata"])
         if schema is not None:
@@ -81,7 +91,8 @@ class Registry:
 
 
 def strict_decoding_error(api_version: str, kind: str, unknown: list[str]) -> str:
-    """The API server's refusal of a custom resource with fields its schema does not declare,
+    """The API server's refusal of an object with fields its schema (its Go type, for a
+    built-in kind) does not declare,
     under `fieldValidation=Strict` (kubectl's default): files mode answers as `kubectl apply`
     would, since a misspelt field silently pruned (a `methd` match that matches every method)
     is the mistake a user most needs to hear about."""
@@ -102,5 +113,5 @@ def default_registry() -> Registry:
     global _default
     with _default_lock:
         if _default is None:
-            _default = Registry(crd_sources.all_crds())
+            _default = Registry(crd_sources.all_crds(), BuiltinFields())
         return _default

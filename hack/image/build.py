@@ -197,13 +197,32 @@ def gateway_api_crd_files() -> list[Path]:
     return [f for f in files if f.name != "kustomization.yaml"]
 
 
+def kubernetes_openapi_files() -> list[Path]:
+    """Kubernetes' OpenAPI documents of the built-in kinds files mode reads, whose field sets
+    refuse a misspelt field (gateway_contour.validation.builtin_schemas); their absence stops
+    the build for the same reason."""
+    from gateway_contour.validation import builtin_schemas
+
+    place = builtin_schemas.openapi_dir()
+    if place is None:
+        raise SystemExit(
+            f"no Kubernetes {builtin_schemas.KUBERNETES_VERSION} OpenAPI documents found: run "
+            "hack/package-gateway-api-crds.sh (needs go and the Go module proxy) first"
+        )
+    return [place / document for document in builtin_schemas.DOCUMENTS]
+
+
 def add_project(tree: Tree, name: str, version: str) -> None:
     package = REPO / "gateway_contour"
+    crds = f"{SITE}/gateway_contour/validation/crds"
     for path in gateway_api_crd_files():
-        tree.add_file(f"{SITE}/gateway_contour/validation/crds/{path.name}", path, 0o644)
+        tree.add_file(f"{crds}/{path.name}", path, 0o644)
+    for path in kubernetes_openapi_files():
+        tree.add_file(f"{crds}/kubernetes-openapi/{path.name}", path, 0o644)
     for dirpath, dirnames, filenames in os.walk(package):
         rel = Path(dirpath).relative_to(REPO)
-        # the CRDs come from gateway_api_crd_files, whichever place they were found
+        # the CRDs and OpenAPI documents come from the two functions above, whichever place
+        # they were found
         skip = {"__pycache__"} | ({"crds"} if rel == Path("gateway_contour/validation") else set())
         dirnames[:] = sorted(d for d in dirnames if d not in skip)
         for filename in filenames:

@@ -213,6 +213,12 @@ spec:
   listeners:
   - {name: http, port: 80, protocol: HTTP}
   - {name: http, port: 8080, protocol: HTTP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  ports: [{port: 80, targetPrt: 8080}]
 """
 TRANSLATE_IN_IMAGE = f"""
 import pathlib, subprocess
@@ -228,9 +234,10 @@ print(done.stdout, done.stderr)
 
 
 def test_controller_image_validates_files_against_the_gateway_api_crds(built: Built) -> None:
-    """The image carries the pinned Gateway API CRDs (no Go module cache or checkout inside it):
-    `translate` refuses a Gateway whose listener names repeat with the API server's words, from
-    both the schema's list-map key and the CRD's CEL rule."""
+    """The image carries the pinned Gateway API CRDs and Kubernetes' OpenAPI documents (no Go
+    module cache or checkout inside it): `translate` refuses a Gateway whose listener names
+    repeat with the API server's words, from both the schema's list-map key and the CRD's CEL
+    rule, and a Service with a misspelt port field as strict decoding does."""
     crds = built.controller.root / "usr/local/lib/python3.11/site-packages/gateway_contour"
     names = {p.name for p in (crds / "validation" / "crds").iterdir()}
     assert "gateway.networking.k8s.io_gateways.yaml" in names
@@ -239,6 +246,8 @@ def test_controller_image_validates_files_against_the_gateway_api_crds(built: Bu
     assert "spec.listeners[1]: Duplicate value" in out
     assert "Listener name must be unique within the Gateway" in out
     assert "no Gateway API" not in out  # the warning when no CRDs are found
+    assert 'strict decoding error: unknown field "spec.ports[0].targetPrt"' in out
+    assert "no Kubernetes" not in out  # nor the OpenAPI documents
 
 
 def test_envoy_image_runs_read_only_as_nonroot(built: Built) -> None:

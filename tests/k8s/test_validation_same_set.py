@@ -21,6 +21,8 @@ PLURALS = {
     "ListenerSet": "listenersets",
     "HTTPProxy": "httpproxies",
     "Ingress": "ingresses",
+    "Service": "services",
+    "EndpointSlice": "endpointslices",
 }
 
 

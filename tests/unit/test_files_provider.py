@@ -117,11 +117,11 @@ def test_documents_nested_too_deep_are_reported_and_the_rest_kept() -> None:
 def test_a_duplicate_object_is_reported_with_both_files_and_the_first_kept(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "a.yaml").write_text(SERVICE % "x" + "spec: {first: true}\n")
+    (tmp_path / "a.yaml").write_text(SERVICE % "x" + "data: {first: one}\n")
     (tmp_path / "b.yaml").write_text(SERVICE % "y" + "---\n" + SERVICE % "x")
     loaded = load_directory(tmp_path)
-    assert [(o["metadata"]["name"], o.get("spec")) for o in loaded.objects] == [
-        ("x", {"first": True}),
+    assert [(o["metadata"]["name"], o.get("data")) for o in loaded.objects] == [
+        ("x", {"first": "one"}),
         ("y", None),
     ]
     assert [(p.source, p.reason) for p in loaded.problems] == [
@@ -313,14 +313,14 @@ def test_a_large_file_takes_the_fast_path_and_keeps_document_numbers() -> None:
     """Documents rapidyaml reads like PyYAML, around ones it does not (a tag, a `yes`, bad
     YAML): objects and problem numbers are as PyYAML alone gave them."""
     docs = [SERVICE % f"s{i}" for i in range(10_000)]
-    docs[10] = SERVICE % "tagged" + "spec: {x: !!str 5}\n"
-    docs[20] = SERVICE % "flagged" + "spec: {flag: yes}\n"
+    docs[10] = SERVICE % "tagged" + "data: {x: !!str 5}\n"
+    docs[20] = SERVICE % "flagged" + "data: {flag: yes}\n"
     docs[30] = "apiVersion: v1\nkind: [\n"
     docs[40] = "# a comment only\n"
     loaded = load_text("---\n".join(docs), "f.yaml")
     assert len(loaded.objects) == 9_998
-    assert loaded.objects[10]["spec"] == {"x": "5"}
-    assert loaded.objects[20]["spec"] == {"flag": True}
+    assert loaded.objects[10]["data"] == {"x": "5"}
+    assert loaded.objects[20]["data"] == {"flag": True}
     assert [(p.source, p.reason.split(" at")[0]) for p in loaded.problems] == [
         ("f.yaml#30", "invalid YAML")
     ]

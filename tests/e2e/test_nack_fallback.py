@@ -25,8 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway_contour.app import HostMode
 from gateway_contour.envoy.resources import CLUSTER, LISTENER, ROUTE
 from gateway_contour.provisioner.host import free_port
-from gateway_contour.translate.httpproxy import policies as httpproxy_policies
-from gateway_contour.translate.ingress import annotations as ingress_annotations
+from gateway_contour.translate import go_duration
 from gateway_contour.xds.stats import XdsStats
 from tests.e2e.host_world import HostWorld, ingress_yaml
 from tests.e2e.http_client import Response, arequest, eventually
@@ -154,8 +153,7 @@ async def served(
     # The per-object checks refuse these durations before Envoy sees them (Go's limit,
     # translate/envoy_checks/limits.py): lift it, as this test is of what happens when a
     # value reaches Envoy anyway. The HTTPRoute's Host response header is not checked.
-    monkeypatch.setattr(httpproxy_policies, "MAX_DURATION_SECONDS", math.inf)
-    monkeypatch.setattr(ingress_annotations, "MAX_DURATION_SECONDS", math.inf)
+    monkeypatch.setattr(go_duration, "MAX_DURATION_SECONDS", math.inf)
     delta = request.param == "delta"
     world = HostWorld(tmp_path, ("app", "api"), metrics_address="127.0.0.1:0", delta=delta)
     world.start_backends()

@@ -144,6 +144,32 @@ def test_a_reread_parses_only_the_files_that_changed(tmp_path: Path) -> None:
     assert [o["metadata"]["name"] for o in reader.read().objects] == ["a", "b2"]
 
 
+ROUTE = """apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: %s}
+spec:
+  rules: [{backendRefs: [{name: web, port: %s}]}]
+"""
+
+
+def test_a_reread_validates_only_the_documents_that_changed(tmp_path: Path) -> None:
+    routes = [ROUTE % ("a", 80), ROUTE % ("b", 80), ROUTE % ("bad", 70000)]
+    path = tmp_path / "routes.yaml"
+    path.write_text("---\n".join(routes))
+    reader = DirectoryReader(tmp_path)
+    first = reader.read()
+    assert reader.validated == 3
+    routes[1] = ROUTE % ("b", 81)
+    path.write_text("---\n".join([*routes, ROUTE % ("c", 0)]))
+    second = reader.read()
+    assert reader.validated == 3 + 2  # b changed, c is new; a and bad keep their verdicts
+    cold = load_directory(tmp_path)
+    assert second.objects == cold.objects
+    assert second.problems == cold.problems
+    assert [p.source for p in second.problems] == ["routes.yaml#2", "routes.yaml#3"]
+    assert first.problems[0].reason == second.problems[0].reason
+
+
 def test_document_splitting_is_linear_and_counts_lines() -> None:
     """It was quadratic (every document counted the lines from the top): 8 MB took 78 s.
     Checked by line numbers here; the time is `make bench`'s files row."""
@@ -165,13 +191,19 @@ class HeldLoad:
         self.loaded: list[str] = []
         self.real = files._load_file
 
-    def __call__(self, path: Path, source: str, stop: threading.Event | None = None) -> Loaded:
+    def __call__(
+        self,
+        path: Path,
+        source: str,
+        stop: threading.Event | None = None,
+        previous: Loaded | None = None,
+    ) -> Loaded:
         if path.name == self.held and self.hold:
             self.started.set()
             while not self.release.wait(0.01):
                 if stop is not None and stop.is_set():
                     raise Stopped
-        loaded = self.real(path, source, stop)
+        loaded = self.real(path, source, stop, previous)
         self.loaded.append(path.name)
         return loaded
 
@@ -255,7 +287,9 @@ async def test_cancelling_the_watch_stops_a_parse_in_progress(
     (tmp_path / "big.yaml").write_text(SERVICE % "big")
     started, stopped = threading.Event(), threading.Event()
 
-    def load(path: Path, source: str, stop: threading.Event | None = None) -> Loaded:
+    def load(
+        path: Path, source: str, stop: threading.Event | None = None, _: Loaded | None = None
+    ) -> Loaded:
         started.set()
         assert stop is not None
         stop.wait()

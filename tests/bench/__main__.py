@@ -178,7 +178,7 @@ def k8s_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, st
                     f"d. RSS under churn ({figures}): {label}",
                     f"{d[f'{which}_mib']:.0f} MiB = {d[f'{which}_ratio']:.2f}x"
                     f" the {d['target_mib']:.0f} MiB built at once",
-                    "Contour 412-424 MiB (1,000 one at a time)" if which == "peak" else "",
+                    "Contour 412-424 MiB after 1,000 single creates" if which == "peak" else "",
                     f"<= {d[f'{which}_limit']}x",
                     _verdict(d[f"{which}_ratio"] <= d[f"{which}_limit"]),
                 )

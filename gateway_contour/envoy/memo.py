@@ -14,6 +14,12 @@ Generational: a build keeps only what it used, so entries for IR values that wen
 dropped at the next build and the memo never grows past one build's worth. Messages handed
 out are shared: nobody may mutate them (nothing in the envoy layer does after building).
 One build at a time may use a memo.
+
+Only standalone messages may be kept, never a part of a bigger message: with upb (the
+protobuf backend) a sub-message shares its parent's arena and keeps all of it alive. A route
+built in place inside its RouteConfiguration and kept here held every superseded
+configuration in memory for as long as that route stayed unchanged (issue 23: 66 -> 1,162
+MiB over 500 route changes); routes are now built alone and copied into the configuration.
 """
 
 from __future__ import annotations

@@ -93,7 +93,8 @@ def fill_virtual_host(
     out: rc.VirtualHost, vh: VirtualHost, scheme: str, memo: BuildMemo | None = None
 ) -> None:
     """With `memo`, the Envoy route of an IR route seen in the last build (the very same
-    object: translation reuses the routes of unchanged objects) is copied, not built."""
+    object: translation reuses the routes of unchanged objects) is copied, not built. The
+    memo keeps standalone route messages, never parts of a configuration (see memo.py)."""
     out.name = vh.name
     out.domains.append(vh.hostname)
     routes = out.routes
@@ -102,15 +103,17 @@ def fill_virtual_host(
             fill_route(routes.add(), r, scheme)
     else:
         kind = f"route/{scheme}"
+        messages = []
         for r in vh.routes:
             known = memo.find(kind, r)
             if known is None:
-                # built in place and kept: the next build copies it from this configuration
-                made = routes.add()
-                fill_route(made, r, scheme)
-                memo.keep(kind, r, made)
-            else:
-                routes.append(known)
+                # built on its own, never in place: a message inside this configuration holds
+                # the configuration's whole upb arena, so keeping it would keep every
+                # superseded configuration alive for as long as the route is unchanged
+                known = route(r, scheme)
+                memo.keep(kind, r, known)
+            messages.append(known)
+        routes.extend(messages)  # copies: the configuration shares nothing with the memo
     if vh.cors:
         out.typed_per_filter_config[names.CORS_FILTER].CopyFrom(pack(cors_policy(vh.cors)))
     _fill_access_policies(out.typed_per_filter_config, vh.ip_filter, vh.rate_limit)

@@ -5,8 +5,9 @@
     python -m tests.bench files            # the files provider on a 50 MB file
     python -m tests.bench k8s              # the three below, each against its own cluster
     python -m tests.bench k8s-status k8s-propagation --routes 200   # a quick subset
+    python -m tests.bench k8s-churn --churn-minutes 2                # a short churn
 
-The Kubernetes benchmarks (k8s_status, k8s_propagation, k8s_memory) each start a real
+The Kubernetes benchmarks (k8s_status, k8s_propagation, k8s_memory, k8s_churn) each start a real
 kube-apiserver, the controller as a subprocess and the Envoy it provisions; they need root
 (a network namespace for the backends). The machine is shared: every figure carries the load
 average it was taken under; compare ratios and medians, not single runs.
@@ -26,7 +27,7 @@ from typing import Any
 from tests.bench.k8s_env import dump, load
 
 RESULTS = Path(__file__).parent / "results"
-K8S = ("k8s-status", "k8s-propagation", "k8s-memory")
+K8S = ("k8s-status", "k8s-propagation", "k8s-memory", "k8s-churn")
 ALL = ("translate", "files", *K8S)
 
 # issue 2: 10k routes translated + serialized in under 1 s and 300 MiB
@@ -169,6 +170,19 @@ def k8s_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, st
                     _verdict(row["rss_mib"] < 150) if target else "",
                 )
             )
+    if (d := results.get("k8s-churn")) is not None:
+        figures = f"{d['routes']} routes, {d['minutes']:g} min of changes"
+        for which, label in (("peak", "peak"), ("end", "end, after quiet")):
+            rows.append(
+                (
+                    f"d. RSS under churn ({figures}): {label}",
+                    f"{d[f'{which}_mib']:.0f} MiB = {d[f'{which}_ratio']:.2f}x"
+                    f" the {d['target_mib']:.0f} MiB built at once",
+                    "Contour 412-424 MiB after 1,000 single creates" if which == "peak" else "",
+                    f"<= {d[f'{which}_limit']}x",
+                    _verdict(d[f"{which}_ratio"] <= d[f"{which}_limit"]),
+                )
+            )
     return rows
 
 
@@ -194,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         "--routes", type=int, default=1000, help="routes for k8s-status and k8s-propagation"
     )
     parser.add_argument("--memory-steps", default="1000,5000", help="route counts for k8s-memory")
+    parser.add_argument("--churn-routes", type=int, default=None, help="k8s-churn (1000)")
+    parser.add_argument("--churn-minutes", type=float, default=None, help="k8s-churn (10)")
+    parser.add_argument(
+        "--churn-large", action="store_true", help="k8s-churn at 10,000 routes for 3 minutes"
+    )
     args = parser.parse_args(argv)
     chosen: list[str] = []
     for name in args.which or ["all"]:
@@ -223,6 +242,15 @@ def main(argv: list[str] | None = None) -> int:
             from tests.bench import k8s_memory
 
             results[name] = k8s_memory.main(["--steps", args.memory_steps])
+        elif name == "k8s-churn":
+            from tests.bench import k8s_churn
+
+            churn = ["--large"] if args.churn_large else []
+            if args.churn_routes is not None:
+                churn += ["--routes", str(args.churn_routes)]
+            if args.churn_minutes is not None:
+                churn += ["--minutes", str(args.churn_minutes)]
+            results[name] = k8s_churn.main(churn)
     if results:
         print_k8s_table(results)
         path = dump(

@@ -354,7 +354,8 @@ class BenchEnv:
         rv = listing["metadata"]["resourceVersion"]
         while True:
             params = {"watch": "1", "resourceVersion": rv, "allowWatchBookmarks": "true"}
-            async for event in self.client.stream_lines(path, params, 300):
+            # each event comes with whether the client's nesting bound cut parts of it
+            async for event, _cut in self.client.stream_lines(path, params, 300):
                 obj = event.get("object") or {}
                 rv = (obj.get("metadata") or {}).get("resourceVersion", rv)
                 if event.get("type") in ("ADDED", "MODIFIED"):

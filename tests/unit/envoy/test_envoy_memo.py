@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+from envoy.config.route.v3 import route_pb2
 from test_envoy_resources import BACKEND, two_fleets
 
 from gateway_contour.envoy.memo import BuildMemo
 from gateway_contour.envoy.names import cluster as cluster_name
 from gateway_contour.envoy.resources import CLUSTER, ENDPOINT, build_resources
-from gateway_contour.ir.model import Endpoint
+from gateway_contour.ir.model import Endpoint, Protocol
+from tests.support.upb_arena import arena_address, check_probe
 
 
 def serialized(resources: dict) -> dict:
@@ -83,3 +86,39 @@ def test_the_same_ir_again_builds_nothing_and_a_new_route_builds_only_itself() -
     misses_now = memo.misses
     build_resources(changed, memo)
     assert memo.misses == misses_now
+
+
+def test_kept_messages_are_standalone_not_parts_of_a_configuration() -> None:
+    """Issue 23: with upb a sub-message shares (and keeps alive) its parent's arena. A route
+    built in place in its RouteConfiguration and kept by the memo held that configuration's
+    memory, and the next build's, and so on: one whole configuration per route change. Every
+    message the memo keeps must live in an arena no other resource uses."""
+    why = check_probe()
+    if why:
+        pytest.skip(why)
+    memo = BuildMemo()
+    ir = two_fleets()
+    built = build_resources(ir, memo)
+    resources = [
+        msg
+        for by_type in built.values()
+        for by_name in by_type.values()
+        for msg in by_name.values()
+    ]
+    routes = [
+        (f"route/{'https' if listener.protocol is Protocol.HTTPS else 'http'}", r)
+        for gateway in ir.gateways
+        for listener in gateway.listeners
+        for host in listener.virtual_hosts
+        for r in host.routes
+    ]
+    kept = [memo.find(kind, r) for kind, r in routes]
+    assert len(kept) > 1 and None not in kept
+    # clusters no fleet references (weight 0, unused) are never built
+    kept += [memo.find("cds", c) for c in ir.clusters] + [memo.find("eds", e) for e in ir.endpoints]
+    for message in filter(None, kept):
+        others = {arena_address(r) for r in resources if r is not message}
+        assert arena_address(message) not in others, message
+    # the probe does see a part of a configuration (what the memo kept before the fix)
+    config = next(m for m in resources if isinstance(m, route_pb2.RouteConfiguration))
+    assert arena_address(config.virtual_hosts[0].routes[0]) == arena_address(config)

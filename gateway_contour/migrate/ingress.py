@@ -19,6 +19,9 @@ prefix and longer paths first, as the controller orders Ingress paths.
   after the host's own routes). Only the first Ingress's is kept, and none when a rule
   without a host already claims "/" (both are noted).
 - Timeouts and retries: see `policies`.
+- Older API versions are converted first, and an Ingress the API server would refuse is not
+  migrated (both `ingress_input`). A path HTTPRoute refuses (`//`, `/./`, `/../`, `%2f`, `#`,
+  a `/.` or `/..` ending, a character outside RFC 3986's path characters) is skipped.
 - Services and Secrets the Ingress names are checked (missing, port by name, delegation)
   against the inputs when the inputs hold any of that kind; otherwise they are trusted.
 - Not expressible, noted: TLS version annotations, websocket-routes (set appProtocol
@@ -30,13 +33,16 @@ prefix and longer paths first, as the controller orders Ingress paths.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gateway_contour.ir.model import PathMatchKind
+from gateway_contour.migrate.ingress_input import as_v1, refused
 from gateway_contour.migrate.model import (
     APPROXIMATED,
     GATEWAY_API_VERSION,
     HTTP_LISTENER,
+    INVALID,
     NOT_EXPRESSED,
     SKIPPED,
     Migration,
@@ -69,19 +75,30 @@ _PATH_TYPES = {
     PathMatchKind.STRING_PREFIX: "PathPrefix",
     PathMatchKind.REGEX: "RegularExpression",
 }
+# what HTTPRoute's CRD refuses in an Exact or PathPrefix value (its CEL rules)
+_ROUTE_PATH_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F", "#")
+_ROUTE_PATH_SUFFIXES = ("/..", "/.")
+_ROUTE_PATH_CHARS = re.compile(r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+")
+
+
+def route_path_problem(value: str) -> str | None:
+    """Why HTTPRoute would refuse `value` as an Exact or PathPrefix path, or None."""
+    for bad in _ROUTE_PATH_SEQUENCES:
+        if bad in value:
+            return f"it contains {bad!r}"
+    for bad in _ROUTE_PATH_SUFFIXES:
+        if value.endswith(bad):
+            return f"it ends with {bad!r}"
+    if not _ROUTE_PATH_CHARS.fullmatch(value):
+        return "it has characters outside those of a URL path (RFC 3986), percent-encode them"
+    return None
 
 
 def migrate_ingresses(snapshot: Snapshot, migration: Migration) -> None:
     classes = IngressClasses(
         snapshot, TranslateOptions(ingress_class_names=migration.options.ingress_class_names)
     )
-    default_taken = False
-    hostless_root = any(
-        _claims_root(rule)
-        for obj in snapshot.objects("Ingress")
-        if classes.selects(obj)
-        for rule in dicts(mapping(obj.get("spec")).get("rules"))
-    )
+    ours: list[tuple[str, KubeObject]] = []
     for obj in snapshot.objects("Ingress"):
         meta = obj["metadata"]
         source = f"Ingress {meta.get('namespace', 'default')}/{meta['name']}"
@@ -89,6 +106,19 @@ def migrate_ingresses(snapshot: Snapshot, migration: Migration) -> None:
             cls = classes.effective_class(obj) or "(none)"
             migration.note(source, SKIPPED, f"ingress class {cls} is not served by us")
             continue
+        obj = as_v1(obj)
+        reason = refused(obj)
+        if reason is not None:
+            migration.note(source, INVALID, f"{reason}; not migrated")
+            continue
+        ours.append((source, obj))
+    default_taken = False
+    hostless_root = any(
+        _claims_root(rule)
+        for _, obj in ours
+        for rule in dicts(mapping(obj.get("spec")).get("rules"))
+    )
+    for source, obj in ours:
         converter = _IngressConverter(obj, source, snapshot, migration)
         converter.convert()
         default = mapping(obj.get("spec")).get("defaultBackend")
@@ -240,6 +270,13 @@ class _IngressConverter:
             match = path_match(path.get("pathType"), path.get("path"))
         except PathError as err:
             self.note(NOT_EXPRESSED, f"{where}: {err}; skipped (as by the controller)")
+            return None
+        problem = None if match.kind is PathMatchKind.REGEX else route_path_problem(match.value)
+        if problem is not None:
+            self.note(
+                NOT_EXPRESSED,
+                f"{where}: HTTPRoute refuses the path {match.value!r}: {problem}; skipped",
+            )
             return None
         if match.kind is PathMatchKind.STRING_PREFIX and match.value != "/":
             self.note(

@@ -10,7 +10,8 @@ Services in other namespaces, the routes (HTTPRoute, TLSRoute), and the notes.
 Notes are never optional: a construct that is dropped, or expressed with different
 behaviour, gets one. Kinds: `not-expressed` (dropped: Gateway API has no equivalent),
 `approximated` (expressed, but behaviour differs as the message says), `skipped` (the
-object is not migrated at all, e.g. another controller's class).
+object is not migrated at all, e.g. another controller's class), `invalid` (the object, or
+a document of the input, is one the API server would refuse: not migrated).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ HTTP_LISTENER = "http"
 NOT_EXPRESSED = "not-expressed"
 APPROXIMATED = "approximated"
 SKIPPED = "skipped"
+INVALID = "invalid"
 
 
 @dataclass(frozen=True)

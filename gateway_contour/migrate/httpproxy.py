@@ -32,6 +32,7 @@ from gateway_contour.migrate.model import (
     NOT_EXPRESSED,
     SKIPPED,
     Migration,
+    shown,
 )
 from gateway_contour.store.objects import KubeObject, Snapshot
 from gateway_contour.translate.data import dicts, mapping, text
@@ -132,7 +133,8 @@ class _RootConverter:
             value = tls.get(field)
             if value in (None, False, "") or (field == "minimumProtocolVersion" and value == "1.2"):
                 continue
-            self.note(NOT_EXPRESSED, f"virtualhost.tls.{field} {value}: {advice}")
+            shown_value = "" if isinstance(value, dict) else f" {shown(value)}"
+            self.note(NOT_EXPRESSED, f"virtualhost.tls.{field}{shown_value}: {advice}")
         if tls.get("passthrough") is True or self.spec.get("tcpproxy") is not None:
             self._tcp_proxy(tls)
             return

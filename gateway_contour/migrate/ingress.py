@@ -46,6 +46,7 @@ from gateway_contour.migrate.model import (
     NOT_EXPRESSED,
     SKIPPED,
     Migration,
+    shown,
     slug,
 )
 from gateway_contour.migrate.policies import (
@@ -103,8 +104,7 @@ def migrate_ingresses(snapshot: Snapshot, migration: Migration) -> None:
         meta = obj["metadata"]
         source = f"Ingress {meta.get('namespace', 'default')}/{meta['name']}"
         if not classes.selects(obj):
-            cls = classes.effective_class(obj) or "(none)"
-            migration.note(source, SKIPPED, f"ingress class {cls} is not served by us")
+            migration.note(source, SKIPPED, _class_skipped(classes, obj))
             continue
         obj = as_v1(obj)
         reason = refused(obj)
@@ -140,6 +140,22 @@ def migrate_ingresses(snapshot: Snapshot, migration: Migration) -> None:
             else:
                 default_taken = True
                 converter.default_backend(default)
+
+
+def _class_skipped(classes: IngressClasses, obj: KubeObject) -> str:
+    """Why an Ingress of another class is left out, and the flag that takes it in."""
+    ours = ", ".join(sorted(classes.ours))
+    cls = classes.effective_class(obj)
+    if not cls:
+        return (
+            f"it has no ingress class and --ingress-class-name ({ours}) selects only classes; "
+            "not migrated (give it spec.ingressClassName to migrate it)"
+        )
+    wanted = ",".join(sorted({*classes.ours, cls}))
+    return (
+        f"ingress class {cls} is not one of those migrated ({ours}); not migrated "
+        f"(to migrate it too: --ingress-class-name {wanted})"
+    )
 
 
 def _claims_root(rule: dict[str, Any]) -> bool:
@@ -367,8 +383,8 @@ class _IngressConverter:
         if not name or number is None:
             self.note(
                 NOT_EXPRESSED,
-                f"{where}: backend {name or '(none)'} port {port} cannot be resolved to a "
-                "number; the rule has no backend and answers 500",
+                f"{where}: backend {name or '(none)'} port {_port_text(port)} cannot be "
+                "resolved to a number; the rule has no backend and answers 500",
             )
             return None
         if obj is None and not self.snapshot.count("Service"):
@@ -400,6 +416,12 @@ class _IngressConverter:
             self.note(
                 NOT_EXPRESSED, f"{where}: annotation {key} is not read for HTTPRoutes; {advice}"
             )
+
+
+def _port_text(port: dict[str, Any]) -> str:
+    """A backend's port as the Ingress wrote it, for a note."""
+    value = port.get("name", port.get("number"))
+    return shown(value) if value is not None else "(none)"
 
 
 def _port_by_name(service: KubeObject | None, name: str) -> int | None:

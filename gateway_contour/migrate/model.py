@@ -16,6 +16,7 @@ a document of the input, is one the API server would refuse: not migrated).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -212,6 +213,14 @@ class Migration:
             key=lambda r: (r["metadata"]["namespace"], r["metadata"]["name"], r["kind"]),
         )
         return [self.gateway(), *self.reference_grants(), *routes]
+
+
+def shown(value: Any) -> str:
+    """A value from the input as a note quotes it: a string as it is, anything else as
+    compact JSON (never Python's repr: `{'name': 'http'}` is no Kubernetes spelling)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "), default=str)
 
 
 _UNSAFE = re.compile(r"[^a-z0-9-]+")

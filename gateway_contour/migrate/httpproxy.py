@@ -251,7 +251,7 @@ class _RootConverter:
             self.note(NOT_EXPRESSED, "tcpproxy.loadBalancerPolicy is not migrated")
         if "healthCheckPolicy" in tcp:
             self.note(NOT_EXPRESSED, "tcpproxy.healthCheckPolicy is not migrated")
-        self.migration.routes.append(
+        self.migration.add_route(
             {
                 "apiVersion": GATEWAY_API_VERSION,
                 "kind": "TLSRoute",
@@ -261,7 +261,8 @@ class _RootConverter:
                     "hostnames": [self.fqdn],
                     "rules": [{"backendRefs": backends}],
                 },
-            }
+            },
+            ("HTTPProxy", *self.key),
         )
 
     def _add_route(self, name: str, sections: list[str], rules: list[dict[str, Any]]) -> None:
@@ -269,7 +270,7 @@ class _RootConverter:
         spread over "<name>", "<name>-2", ...; precedence is across a hostname's routes."""
         for start in range(0, len(rules), MAX_RULES):
             number = start // MAX_RULES + 1
-            self.migration.routes.append(
+            self.migration.add_route(
                 {
                     "apiVersion": GATEWAY_API_VERSION,
                     "kind": "HTTPRoute",
@@ -282,5 +283,6 @@ class _RootConverter:
                         "hostnames": [self.fqdn],
                         "rules": rules[start : start + MAX_RULES],
                     },
-                }
+                },
+                ("HTTPProxy", *self.key, name, number),
             )

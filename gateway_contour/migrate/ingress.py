@@ -322,30 +322,38 @@ class _IngressConverter:
         base = f"{self.name}-{slug(host)}"
         hostnames = [] if host == "*" else [host]
         if sections:
-            self._add_route(base, hostnames, sections, rules)
+            self._add_route(base, (host, "routes"), hostnames, sections, rules)
         if policy.force_ssl_redirect:
             redirect = {
                 "type": "RequestRedirect",
                 "requestRedirect": {"scheme": "https", "statusCode": 301},
             }
             redirect_rules = [{"matches": rule["matches"], "filters": [redirect]} for rule in rules]
-            self._add_route(f"{base}-redirect", hostnames, [HTTP_LISTENER], redirect_rules)
+            redirect_for = (host, "redirect")
+            self._add_route(
+                f"{base}-redirect", redirect_for, hostnames, [HTTP_LISTENER], redirect_rules
+            )
 
     def _add_route(
-        self, name: str, hostnames: list[str], sections: list[str], rules: list[dict[str, Any]]
+        self,
+        name: str,
+        serves: tuple[str, str],
+        hostnames: list[str],
+        sections: list[str],
+        rules: list[dict[str, Any]],
     ) -> None:
+        """An HTTPRoute named `name` (made unique: `serves` is its host and role)."""
         spec: dict[str, Any] = {"parentRefs": [self.migration.parent_ref(s) for s in sections]}
         if hostnames:
             spec["hostnames"] = hostnames
         spec["rules"] = rules
-        self.migration.routes.append(
-            {
-                "apiVersion": GATEWAY_API_VERSION,
-                "kind": "HTTPRoute",
-                "metadata": {"name": name, "namespace": self.namespace},
-                "spec": spec,
-            }
-        )
+        route = {
+            "apiVersion": GATEWAY_API_VERSION,
+            "kind": "HTTPRoute",
+            "metadata": {"name": name, "namespace": self.namespace},
+            "spec": spec,
+        }
+        self.migration.add_route(route, ("Ingress", self.namespace, self.name, *serves))
 
     def _rule(self, match: dict[str, Any], r_i: int, p_i: int) -> dict[str, Any]:
         path = match.pop("_path")
@@ -362,7 +370,8 @@ class _IngressConverter:
         if ref is not None:
             rule["backendRefs"] = [ref]
         rule.update(route_policies(self.policy))
-        self._add_route(f"{self.name}-default-backend", [], [HTTP_LISTENER], [rule])
+        name = f"{self.name}-default-backend"
+        self._add_route(name, ("", "default-backend"), [], [HTTP_LISTENER], [rule])
 
     def _backend_ref(self, backend: Any, where: str) -> dict[str, Any] | None:
         backend = mapping(backend)

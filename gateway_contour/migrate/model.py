@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
+
+from gateway_contour.migrate.names import Names
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GATEWAY_API_VERSION = f"{GATEWAY_GROUP}/v1"
 REFERENCE_GRANT_VERSION = f"{GATEWAY_GROUP}/v1beta1"
 HTTP_LISTENER = "http"
+_LISTENERS = "listeners"  # the scope of listener names
 
 NOT_EXPRESSED = "not-expressed"
 APPROXIMATED = "approximated"
@@ -66,6 +70,7 @@ class Migration:
     tls_listeners: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     # (route kind, route namespace, Service namespace, Service name)
     service_grants: set[tuple[str, str, str, str]] = field(default_factory=set)
+    names: Names = field(default_factory=Names)
 
     def note(self, source: str, kind: str, message: str) -> None:
         self.notes.append(Note(source, kind, message))
@@ -84,16 +89,25 @@ class Migration:
         False when the hostname already has a listener with another certificate."""
         found = self.https_listeners.get(hostname)
         if found is None:
-            found = (f"https-{slug(hostname)}", namespace, secret)
+            name = self.names.claim(_LISTENERS, f"https-{slug(hostname)}", ("HTTPS", hostname))
+            found = (name, namespace, secret)
             self.https_listeners[hostname] = found
         return found[0], found[1:] == (namespace, secret)
 
     def tls_listener(self, hostname: str, namespace: str = "", secret: str = "") -> str:
         """The TLS listener for `hostname`: Passthrough without a secret, else Terminate."""
-        found = self.tls_listeners.setdefault(
-            hostname, (f"tls-{slug(hostname)}", namespace, secret)
-        )
+        found = self.tls_listeners.get(hostname)
+        if found is None:
+            name = self.names.claim(_LISTENERS, f"tls-{slug(hostname)}", ("TLS", hostname))
+            found = self.tls_listeners[hostname] = (name, namespace, secret)
         return found[0]
+
+    def add_route(self, route: dict[str, Any], owner: Hashable) -> None:
+        """Add `route`, its name made unique among the routes of its kind and namespace
+        (`owner` says what it is for: the same owner keeps one name)."""
+        meta = route["metadata"]
+        meta["name"] = self.names.claim((route["kind"], meta["namespace"]), meta["name"], owner)
+        self.routes.append(route)
 
     def grant_service(self, kind: str, route_ns: str, service_ns: str, name: str) -> None:
         """Let routes of `kind` in `route_ns` use Service service_ns/name."""

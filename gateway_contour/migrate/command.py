@@ -38,14 +38,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="comma-separated Ingress classes to migrate (default: as the controller serves)",
     )
     p.add_argument(
-        "--strict", action="store_true", help="exit 1 when anything was not migrated exactly"
+        "--strict",
+        action="store_true",
+        help="exit 1 when anything was not migrated exactly, or the API server would refuse "
+        "an object of the output (checked against the CRDs)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     # here, not above: the parser is built by every command (add_parser); and the cluster
     # client (aiohttp, ~0.5 s of imports) only when reading a cluster
-    from gateway_contour.migrate.convert import migrate, render, render_notes
+    from gateway_contour.migrate.convert import check_output, migrate, render, render_notes
     from gateway_contour.providers.files import Loaded, load_paths
 
     loaded: Loaded
@@ -77,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     migration.notes[:0] = [
         Note(p.source, INVALID, f"{p.reason}; not migrated") for p in loaded.problems
     ]
+    if args.strict:
+        check_output(migration)
     text = render(migration)
     if args.output:
         args.output.write_text(text)

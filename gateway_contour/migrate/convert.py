@@ -8,7 +8,7 @@ import yaml
 from gateway_contour.migrate import emit
 from gateway_contour.migrate.httpproxy import migrate_httpproxies
 from gateway_contour.migrate.ingress import migrate_ingresses
-from gateway_contour.migrate.model import MigrateOptions, Migration
+from gateway_contour.migrate.model import INVALID, MigrateOptions, Migration
 from gateway_contour.store.objects import KubeObject, Snapshot
 
 
@@ -18,6 +18,20 @@ def migrate(objects: list[KubeObject], options: MigrateOptions | None = None) ->
     migrate_ingresses(snapshot, migration)
     migrate_httpproxies(snapshot, migration)
     return migration
+
+
+def check_output(migration: Migration) -> None:
+    """Note every object of the output the API server would refuse (our validation: the
+    CRDs' schemas and CEL rules), so that --strict fails on it. Not done by default: it
+    reads the CRDs and costs ~0.5 s on 1,000 Ingresses."""
+    from gateway_contour.validation import refusal
+
+    for obj in migration.objects():
+        reason = refusal(obj)
+        if reason is not None:
+            meta = obj["metadata"]
+            source = f"output {obj['kind']} {meta.get('namespace', '')}/{meta['name']}"
+            migration.note(source, INVALID, f"the API server would refuse it: {reason}")
 
 
 def render(migration: Migration) -> str:

@@ -29,6 +29,7 @@ from gateway_contour.migrate.model import (
     APPROXIMATED,
     GATEWAY_API_VERSION,
     HTTP_LISTENER,
+    MAX_RULES,
     NOT_EXPRESSED,
     SKIPPED,
     Migration,
@@ -39,7 +40,6 @@ from gateway_contour.translate.data import dicts, mapping, text
 from gateway_contour.translate.httpproxy.conditions import Conditions, parse_block
 
 Key = tuple[str, str]
-MAX_RULES = 16  # HTTPRoute spec.rules maxItems
 
 _VHOST_NOTES = {
     "corsPolicy": "HTTPRoute has no CORS policy (the CORS filter is extended)",

@@ -43,9 +43,11 @@ from gateway_contour.migrate.model import (
     GATEWAY_API_VERSION,
     HTTP_LISTENER,
     INVALID,
+    MAX_RULES,
     NOT_EXPRESSED,
     SKIPPED,
     Migration,
+    chunks,
     shown,
     slug,
 )
@@ -79,6 +81,7 @@ _PATH_TYPES = {
 # what HTTPRoute's CRD refuses in an Exact or PathPrefix value (its CEL rules)
 _ROUTE_PATH_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F", "#")
 _ROUTE_PATH_SUFFIXES = ("/..", "/.")
+MAX_PATH = 1024  # HTTPRoute path value maxLength
 _ROUTE_PATH_CHARS = re.compile(r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+")
 
 
@@ -288,6 +291,8 @@ class _IngressConverter:
             self.note(NOT_EXPRESSED, f"{where}: {err}; skipped (as by the controller)")
             return None
         problem = None if match.kind is PathMatchKind.REGEX else route_path_problem(match.value)
+        if len(match.value) > MAX_PATH:
+            problem = f"it is longer than HTTPRoute's {MAX_PATH} characters"
         if problem is not None:
             self.note(
                 NOT_EXPRESSED,
@@ -342,18 +347,25 @@ class _IngressConverter:
         sections: list[str],
         rules: list[dict[str, Any]],
     ) -> None:
-        """An HTTPRoute named `name` (made unique: `serves` is its host and role)."""
-        spec: dict[str, Any] = {"parentRefs": [self.migration.parent_ref(s) for s in sections]}
-        if hostnames:
-            spec["hostnames"] = hostnames
-        spec["rules"] = rules
-        route = {
-            "apiVersion": GATEWAY_API_VERSION,
-            "kind": "HTTPRoute",
-            "metadata": {"name": name, "namespace": self.namespace},
-            "spec": spec,
-        }
-        self.migration.add_route(route, ("Ingress", self.namespace, self.name, *serves))
+        """HTTPRoutes named `name` (made unique: `serves` is their host and role), 16 rules
+        each ("<name>", "<name>-2", ...: Gateway API orders a hostname's rules by precedence
+        across its routes, so the split changes no answer)."""
+        for number, part in enumerate(chunks(rules, MAX_RULES), start=1):
+            spec: dict[str, Any] = {"parentRefs": [self.migration.parent_ref(s) for s in sections]}
+            if hostnames:
+                spec["hostnames"] = hostnames
+            spec["rules"] = part
+            route = {
+                "apiVersion": GATEWAY_API_VERSION,
+                "kind": "HTTPRoute",
+                "metadata": {
+                    "name": name if number == 1 else f"{name}-{number}",
+                    "namespace": self.namespace,
+                },
+                "spec": spec,
+            }
+            owner = ("Ingress", self.namespace, self.name, *serves, number)
+            self.migration.add_route(route, owner)
 
     def _rule(self, match: dict[str, Any], r_i: int, p_i: int) -> dict[str, Any]:
         path = match.pop("_path")

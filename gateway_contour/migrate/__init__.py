@@ -15,8 +15,9 @@ Envoy Pod's `bootstrap` too, without importing the converters.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gateway_contour.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from gateway_contour.migrate.convert import migrate, render, render_notes
@@ -32,8 +33,4 @@ _HOME = {
     "render_notes": "convert",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+__getattr__ = lazy_exports(__name__, _HOME)

@@ -19,6 +19,9 @@ prefix and longer paths first, as the controller orders Ingress paths.
   after the host's own routes). Only the first Ingress's is kept, and none when a rule
   without a host already claims "/" (both are noted).
 - Timeouts and retries: see `policies`.
+- Older API versions are converted first, and an Ingress the API server would refuse is not
+  migrated (both `ingress_input`). A path HTTPRoute refuses (`//`, `/./`, `/../`, `%2f`, `#`,
+  a `/.` or `/..` ending, a character outside RFC 3986's path characters) is skipped.
 - Services and Secrets the Ingress names are checked (missing, port by name, delegation)
   against the inputs when the inputs hold any of that kind; otherwise they are trusted.
 - Not expressible, noted: TLS version annotations, websocket-routes (set appProtocol
@@ -30,16 +33,22 @@ prefix and longer paths first, as the controller orders Ingress paths.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gateway_contour.ir.model import PathMatchKind
+from gateway_contour.migrate.ingress_input import as_v1, refused
 from gateway_contour.migrate.model import (
     APPROXIMATED,
     GATEWAY_API_VERSION,
     HTTP_LISTENER,
+    INVALID,
+    MAX_RULES,
     NOT_EXPRESSED,
     SKIPPED,
     Migration,
+    chunks,
+    shown,
     slug,
 )
 from gateway_contour.migrate.policies import (
@@ -69,26 +78,50 @@ _PATH_TYPES = {
     PathMatchKind.STRING_PREFIX: "PathPrefix",
     PathMatchKind.REGEX: "RegularExpression",
 }
+# what HTTPRoute's CRD refuses in an Exact or PathPrefix value (its CEL rules)
+_ROUTE_PATH_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F", "#")
+_ROUTE_PATH_SUFFIXES = ("/..", "/.")
+MAX_PATH = 1024  # HTTPRoute path value maxLength
+_ROUTE_PATH_CHARS = re.compile(r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+")
+
+
+def route_path_problem(value: str) -> str | None:
+    """Why HTTPRoute would refuse `value` as an Exact or PathPrefix path, or None."""
+    for bad in _ROUTE_PATH_SEQUENCES:
+        if bad in value:
+            return f"it contains {bad!r}"
+    for bad in _ROUTE_PATH_SUFFIXES:
+        if value.endswith(bad):
+            return f"it ends with {bad!r}"
+    if not _ROUTE_PATH_CHARS.fullmatch(value):
+        return "it has characters outside those of a URL path (RFC 3986), percent-encode them"
+    return None
 
 
 def migrate_ingresses(snapshot: Snapshot, migration: Migration) -> None:
     classes = IngressClasses(
         snapshot, TranslateOptions(ingress_class_names=migration.options.ingress_class_names)
     )
-    default_taken = False
-    hostless_root = any(
-        _claims_root(rule)
-        for obj in snapshot.objects("Ingress")
-        if classes.selects(obj)
-        for rule in dicts(mapping(obj.get("spec")).get("rules"))
-    )
+    ours: list[tuple[str, KubeObject]] = []
     for obj in snapshot.objects("Ingress"):
         meta = obj["metadata"]
         source = f"Ingress {meta.get('namespace', 'default')}/{meta['name']}"
         if not classes.selects(obj):
-            cls = classes.effective_class(obj) or "(none)"
-            migration.note(source, SKIPPED, f"ingress class {cls} is not served by us")
+            migration.note(source, SKIPPED, _class_skipped(classes, obj))
             continue
+        obj = as_v1(obj)
+        reason = refused(obj)
+        if reason is not None:
+            migration.note(source, INVALID, f"{reason}; not migrated")
+            continue
+        ours.append((source, obj))
+    default_taken = False
+    hostless_root = any(
+        _claims_root(rule)
+        for _, obj in ours
+        for rule in dicts(mapping(obj.get("spec")).get("rules"))
+    )
+    for source, obj in ours:
         converter = _IngressConverter(obj, source, snapshot, migration)
         converter.convert()
         default = mapping(obj.get("spec")).get("defaultBackend")
@@ -110,6 +143,22 @@ def migrate_ingresses(snapshot: Snapshot, migration: Migration) -> None:
             else:
                 default_taken = True
                 converter.default_backend(default)
+
+
+def _class_skipped(classes: IngressClasses, obj: KubeObject) -> str:
+    """Why an Ingress of another class is left out, and the flag that takes it in."""
+    ours = ", ".join(sorted(classes.ours))
+    cls = classes.effective_class(obj)
+    if not cls:
+        return (
+            f"it has no ingress class and --ingress-class-name ({ours}) selects only classes; "
+            "not migrated (give it spec.ingressClassName to migrate it)"
+        )
+    wanted = ",".join(sorted({*classes.ours, cls}))
+    return (
+        f"ingress class {cls} is not one of those migrated ({ours}); not migrated "
+        f"(to migrate it too: --ingress-class-name {wanted})"
+    )
 
 
 def _claims_root(rule: dict[str, Any]) -> bool:
@@ -241,6 +290,15 @@ class _IngressConverter:
         except PathError as err:
             self.note(NOT_EXPRESSED, f"{where}: {err}; skipped (as by the controller)")
             return None
+        problem = None if match.kind is PathMatchKind.REGEX else route_path_problem(match.value)
+        if len(match.value) > MAX_PATH:
+            problem = f"it is longer than HTTPRoute's {MAX_PATH} characters"
+        if problem is not None:
+            self.note(
+                NOT_EXPRESSED,
+                f"{where}: HTTPRoute refuses the path {match.value!r}: {problem}; skipped",
+            )
+            return None
         if match.kind is PathMatchKind.STRING_PREFIX and match.value != "/":
             self.note(
                 APPROXIMATED,
@@ -269,30 +327,45 @@ class _IngressConverter:
         base = f"{self.name}-{slug(host)}"
         hostnames = [] if host == "*" else [host]
         if sections:
-            self._add_route(base, hostnames, sections, rules)
+            self._add_route(base, (host, "routes"), hostnames, sections, rules)
         if policy.force_ssl_redirect:
             redirect = {
                 "type": "RequestRedirect",
                 "requestRedirect": {"scheme": "https", "statusCode": 301},
             }
             redirect_rules = [{"matches": rule["matches"], "filters": [redirect]} for rule in rules]
-            self._add_route(f"{base}-redirect", hostnames, [HTTP_LISTENER], redirect_rules)
+            redirect_for = (host, "redirect")
+            self._add_route(
+                f"{base}-redirect", redirect_for, hostnames, [HTTP_LISTENER], redirect_rules
+            )
 
     def _add_route(
-        self, name: str, hostnames: list[str], sections: list[str], rules: list[dict[str, Any]]
+        self,
+        name: str,
+        serves: tuple[str, str],
+        hostnames: list[str],
+        sections: list[str],
+        rules: list[dict[str, Any]],
     ) -> None:
-        spec: dict[str, Any] = {"parentRefs": [self.migration.parent_ref(s) for s in sections]}
-        if hostnames:
-            spec["hostnames"] = hostnames
-        spec["rules"] = rules
-        self.migration.routes.append(
-            {
+        """HTTPRoutes named `name` (made unique: `serves` is their host and role), 16 rules
+        each ("<name>", "<name>-2", ...: Gateway API orders a hostname's rules by precedence
+        across its routes, so the split changes no answer)."""
+        for number, part in enumerate(chunks(rules, MAX_RULES), start=1):
+            spec: dict[str, Any] = {"parentRefs": [self.migration.parent_ref(s) for s in sections]}
+            if hostnames:
+                spec["hostnames"] = hostnames
+            spec["rules"] = part
+            route = {
                 "apiVersion": GATEWAY_API_VERSION,
                 "kind": "HTTPRoute",
-                "metadata": {"name": name, "namespace": self.namespace},
+                "metadata": {
+                    "name": name if number == 1 else f"{name}-{number}",
+                    "namespace": self.namespace,
+                },
                 "spec": spec,
             }
-        )
+            owner = ("Ingress", self.namespace, self.name, *serves, number)
+            self.migration.add_route(route, owner)
 
     def _rule(self, match: dict[str, Any], r_i: int, p_i: int) -> dict[str, Any]:
         path = match.pop("_path")
@@ -309,7 +382,8 @@ class _IngressConverter:
         if ref is not None:
             rule["backendRefs"] = [ref]
         rule.update(route_policies(self.policy))
-        self._add_route(f"{self.name}-default-backend", [], [HTTP_LISTENER], [rule])
+        name = f"{self.name}-default-backend"
+        self._add_route(name, ("", "default-backend"), [], [HTTP_LISTENER], [rule])
 
     def _backend_ref(self, backend: Any, where: str) -> dict[str, Any] | None:
         backend = mapping(backend)
@@ -330,8 +404,8 @@ class _IngressConverter:
         if not name or number is None:
             self.note(
                 NOT_EXPRESSED,
-                f"{where}: backend {name or '(none)'} port {port} cannot be resolved to a "
-                "number; the rule has no backend and answers 500",
+                f"{where}: backend {name or '(none)'} port {_port_text(port)} cannot be "
+                "resolved to a number; the rule has no backend and answers 500",
             )
             return None
         if obj is None and not self.snapshot.count("Service"):
@@ -363,6 +437,12 @@ class _IngressConverter:
             self.note(
                 NOT_EXPRESSED, f"{where}: annotation {key} is not read for HTTPRoutes; {advice}"
             )
+
+
+def _port_text(port: dict[str, Any]) -> str:
+    """A backend's port as the Ingress wrote it, for a note."""
+    value = port.get("name", port.get("number"))
+    return shown(value) if value is not None else "(none)"
 
 
 def _port_by_name(service: KubeObject | None, name: str) -> int | None:

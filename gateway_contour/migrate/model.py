@@ -7,26 +7,43 @@ hostname with a certificate, one TLS listener per hostname proxied as TLS/TCP), 
 ReferenceGrants that let that Gateway use Secrets in other namespaces and let routes use
 Services in other namespaces, the routes (HTTPRoute, TLSRoute), and the notes.
 
+The output stays within what the CRDs allow: listeners past the Gateway's 64 go to
+ListenerSets attached to it (the same addresses; the routes of those hosts name the
+ListenerSet; ListenerSet is in Gateway API's experimental channel), ReferenceGrants hold 16
+`to` entries each, HTTPRoutes 16 rules each, and names are unique (`names`).
+
 Notes are never optional: a construct that is dropped, or expressed with different
 behaviour, gets one. Kinds: `not-expressed` (dropped: Gateway API has no equivalent),
 `approximated` (expressed, but behaviour differs as the message says), `skipped` (the
-object is not migrated at all, e.g. another controller's class).
+object is not migrated at all, e.g. another controller's class), `invalid` (the object, or
+a document of the input, is one the API server would refuse: not migrated).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
+
+from gateway_contour.migrate.names import Names
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 GATEWAY_API_VERSION = f"{GATEWAY_GROUP}/v1"
 REFERENCE_GRANT_VERSION = f"{GATEWAY_GROUP}/v1beta1"
 HTTP_LISTENER = "http"
+# what the v1.6.1 CRDs allow (maxItems): past these the API server refuses the object, so
+# the output is spread over several (see `chunks`)
+MAX_RULES = 16  # HTTPRoute spec.rules
+MAX_LISTENERS = 64  # Gateway and ListenerSet spec.listeners
+MAX_GRANT_TO = 16  # ReferenceGrant spec.to
+_LISTENERS = "listeners"  # the scope of listener names
 
 NOT_EXPRESSED = "not-expressed"
 APPROXIMATED = "approximated"
 SKIPPED = "skipped"
+INVALID = "invalid"
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,7 @@ class Migration:
     tls_listeners: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     # (route kind, route namespace, Service namespace, Service name)
     service_grants: set[tuple[str, str, str, str]] = field(default_factory=set)
+    names: Names = field(default_factory=Names)
 
     def note(self, source: str, kind: str, message: str) -> None:
         self.notes.append(Note(source, kind, message))
@@ -81,16 +99,25 @@ class Migration:
         False when the hostname already has a listener with another certificate."""
         found = self.https_listeners.get(hostname)
         if found is None:
-            found = (f"https-{slug(hostname)}", namespace, secret)
+            name = self.names.claim(_LISTENERS, f"https-{slug(hostname)}", ("HTTPS", hostname))
+            found = (name, namespace, secret)
             self.https_listeners[hostname] = found
         return found[0], found[1:] == (namespace, secret)
 
     def tls_listener(self, hostname: str, namespace: str = "", secret: str = "") -> str:
         """The TLS listener for `hostname`: Passthrough without a secret, else Terminate."""
-        found = self.tls_listeners.setdefault(
-            hostname, (f"tls-{slug(hostname)}", namespace, secret)
-        )
+        found = self.tls_listeners.get(hostname)
+        if found is None:
+            name = self.names.claim(_LISTENERS, f"tls-{slug(hostname)}", ("TLS", hostname))
+            found = self.tls_listeners[hostname] = (name, namespace, secret)
         return found[0]
+
+    def add_route(self, route: dict[str, Any], owner: Hashable) -> None:
+        """Add `route`, its name made unique among the routes of its kind and namespace
+        (`owner` says what it is for: the same owner keeps one name)."""
+        meta = route["metadata"]
+        meta["name"] = self.names.claim((route["kind"], meta["namespace"]), meta["name"], owner)
+        self.routes.append(route)
 
     def grant_service(self, kind: str, route_ns: str, service_ns: str, name: str) -> None:
         """Let routes of `kind` in `route_ns` use Service service_ns/name."""
@@ -103,7 +130,7 @@ class Migration:
             ref["namespace"] = namespace
         return ref
 
-    def gateway(self) -> dict[str, Any]:
+    def _listeners(self) -> list[dict[str, Any]]:
         opts = self.options
         all_namespaces = {"namespaces": {"from": "All"}}
         listeners: list[dict[str, Any]] = [
@@ -143,40 +170,86 @@ class Migration:
                     "allowedRoutes": all_namespaces,
                 }
             )
-        return {
-            "apiVersion": GATEWAY_API_VERSION,
-            "kind": "Gateway",
-            "metadata": {"name": opts.gateway_name, "namespace": opts.gateway_namespace},
-            "spec": {"gatewayClassName": opts.gateway_class, "listeners": listeners},
-        }
+        return listeners
 
-    def reference_grants(self) -> list[dict[str, Any]]:
-        """One ReferenceGrant per namespace holding certificates the Gateway uses from
-        another namespace."""
+    def gateways(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """The Gateway, and when it would hold more than 64 listeners, the ListenerSets
+        holding the rest (attached to it: the same addresses serve them); and the parentRef
+        of each listener moved to a ListenerSet, by listener name."""
+        opts = self.options
+        meta = {"name": opts.gateway_name, "namespace": opts.gateway_namespace}
+        first, *rest = chunks(self._listeners(), MAX_LISTENERS)
+        spec: dict[str, Any] = {"gatewayClassName": opts.gateway_class, "listeners": first}
+        out = [
+            {"apiVersion": GATEWAY_API_VERSION, "kind": "Gateway", "metadata": meta, "spec": spec}
+        ]
+        moved: dict[str, dict[str, Any]] = {}
+        if rest:
+            spec["allowedListeners"] = {"namespaces": {"from": "Same"}}
+        for number, listeners in enumerate(rest, start=2):
+            name = self.names.claim(
+                ("ListenerSet", opts.gateway_namespace), f"{opts.gateway_name}-{number}", number
+            )
+            out.append(
+                {
+                    "apiVersion": GATEWAY_API_VERSION,
+                    "kind": "ListenerSet",
+                    "metadata": {"name": name, "namespace": opts.gateway_namespace},
+                    "spec": {"parentRef": {"name": opts.gateway_name}, "listeners": listeners},
+                }
+            )
+            for listener in listeners:
+                moved[listener["name"]] = {
+                    "group": GATEWAY_GROUP,
+                    "kind": "ListenerSet",
+                    "name": name,
+                    "namespace": opts.gateway_namespace,
+                    "sectionName": listener["name"],
+                }
+        return out, moved
+
+    def reference_grants(self, with_listener_sets: bool = False) -> list[dict[str, Any]]:
+        """ReferenceGrants (16 `to` entries each) for every namespace holding certificates
+        the Gateway (and its ListenerSets) use from another namespace, and for the Services
+        routes use across namespaces."""
         opts = self.options
         by_namespace: dict[str, set[str]] = {}
         for _, namespace, secret in [*self.https_listeners.values(), *self.tls_listeners.values()]:
             if secret and namespace != opts.gateway_namespace:
                 by_namespace.setdefault(namespace, set()).add(secret)
+        holders = ["Gateway"] + (["ListenerSet"] if with_listener_sets else [])
         certificates = [
-            {
-                "apiVersion": REFERENCE_GRANT_VERSION,
-                "kind": "ReferenceGrant",
-                "metadata": {"name": f"{opts.gateway_name}-certificates", "namespace": ns},
-                "spec": {
-                    "from": [
-                        {
-                            "group": GATEWAY_GROUP,
-                            "kind": "Gateway",
-                            "namespace": opts.gateway_namespace,
-                        }
-                    ],
-                    "to": [{"group": "", "kind": "Secret", "name": s} for s in sorted(secrets)],
-                },
-            }
+            grant
             for ns, secrets in sorted(by_namespace.items())
+            for grant in self._grants(
+                f"{opts.gateway_name}-certificates",
+                ns,
+                [
+                    {"group": GATEWAY_GROUP, "kind": k, "namespace": opts.gateway_namespace}
+                    for k in holders
+                ],
+                [{"group": "", "kind": "Secret", "name": s} for s in sorted(secrets)],
+            )
         ]
         return certificates + self._service_grants()
+
+    def _grants(
+        self, name: str, namespace: str, froms: list[dict[str, Any]], tos: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """ReferenceGrants of `froms` to `tos`, 16 `to` entries each ("<name>", "<name>-2")."""
+        out = []
+        for number, part in enumerate(chunks(tos, MAX_GRANT_TO), start=1):
+            base = name if number == 1 else f"{name}-{number}"
+            unique = self.names.claim(("ReferenceGrant", namespace), base, (name, number))
+            out.append(
+                {
+                    "apiVersion": REFERENCE_GRANT_VERSION,
+                    "kind": "ReferenceGrant",
+                    "metadata": {"name": unique, "namespace": namespace},
+                    "spec": {"from": froms, "to": part},
+                }
+            )
+        return out
 
     def _service_grants(self) -> list[dict[str, Any]]:
         """One ReferenceGrant per (Service namespace, route namespace): routes flattened
@@ -187,19 +260,14 @@ class Migration:
         out = []
         for (service_ns, route_ns), kinds in sorted(grouped.items()):
             names = sorted({n for found in kinds.values() for n in found})
-            out.append(
-                {
-                    "apiVersion": REFERENCE_GRANT_VERSION,
-                    "kind": "ReferenceGrant",
-                    "metadata": {"name": f"routes-from-{route_ns}", "namespace": service_ns},
-                    "spec": {
-                        "from": [
-                            {"group": GATEWAY_GROUP, "kind": kind, "namespace": route_ns}
-                            for kind in sorted(kinds)
-                        ],
-                        "to": [{"group": "", "kind": "Service", "name": n} for n in names],
-                    },
-                }
+            out += self._grants(
+                f"routes-from-{route_ns}",
+                service_ns,
+                [
+                    {"group": GATEWAY_GROUP, "kind": kind, "namespace": route_ns}
+                    for kind in sorted(kinds)
+                ],
+                [{"group": "", "kind": "Service", "name": n} for n in names],
             )
         return out
 
@@ -209,7 +277,32 @@ class Migration:
             self.routes,
             key=lambda r: (r["metadata"]["namespace"], r["metadata"]["name"], r["kind"]),
         )
-        return [self.gateway(), *self.reference_grants(), *routes]
+        gateways, moved = self.gateways()
+        if moved:
+            routes = [_moved_parents(r, moved) for r in routes]
+        return [*gateways, *self.reference_grants(len(gateways) > 1), *routes]
+
+
+def chunks(entries: list[Any], size: int) -> list[list[Any]]:
+    """`entries` in runs of at most `size` (one empty run for none)."""
+    return [entries[i : i + size] for i in range(0, len(entries), size)] or [[]]
+
+
+def _moved_parents(route: dict[str, Any], moved: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`route` with each parentRef to a listener now in a ListenerSet pointing there."""
+    refs = route["spec"]["parentRefs"]
+    if not any(r.get("sectionName") in moved for r in refs):
+        return route
+    spec = {**route["spec"], "parentRefs": [moved.get(r.get("sectionName"), r) for r in refs]}
+    return {**route, "spec": spec}
+
+
+def shown(value: Any) -> str:
+    """A value from the input as a note quotes it: a string as it is, anything else as
+    compact JSON (never Python's repr: `{'name': 'http'}` is no Kubernetes spelling)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "), default=str)
 
 
 _UNSAFE = re.compile(r"[^a-z0-9-]+")

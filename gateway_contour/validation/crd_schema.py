@@ -24,13 +24,12 @@ from jsonschema import Draft4Validator, FormatChecker
 from gateway_contour.validation.cel_rules import CompiledRules, compile_rules
 from gateway_contour.validation.field_errors import FieldError, Path, from_schema_error
 from gateway_contour.validation.list_types import check_list
-from gateway_contour.validation.metadata import unknown_metadata_fields
 from gateway_contour.validation.structural import (
     Node,
     apply_defaults,
     json_schema,
     node,
-    unknown_fields,
+    unknown_object_fields,
 )
 
 FORMATS = FormatChecker(formats=())
@@ -106,16 +105,3 @@ class CrdSchema:
         rules = self._rules.get(id(at))
         if cel and rules is not None:
             errors += rules.check(value, path)
-
-
-def unknown_object_fields(obj: dict[str, Any], root: Node) -> list[str]:
-    """The fields of a whole object that `root` (its kind's tree) does not declare; metadata
-    is ObjectMeta's and `status` is not looked into (on create it is dropped whole)."""
-    found: list[str] = []
-    for name, value in obj.items():
-        if name == "metadata" and isinstance(value, dict):
-            found += unknown_metadata_fields(value)
-        elif name != "status":
-            sub = root.properties.get(name)
-            found += [name] if sub is None else unknown_fields(value, sub, name)
-    return found

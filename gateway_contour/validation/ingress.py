@@ -1,7 +1,9 @@
 """networking.k8s.io/v1 Ingress as the API server checks it on create (pkg/apis/networking/
 validation): rules or a default backend; hosts DNS names (a leading `*.` allowed), never an IP;
-every path with a pathType, absolute for Exact and Prefix; each backend exactly one of a service
-or a resource, a service's port exactly one of a name or a number.
+every path with a pathType, absolute for Exact and Prefix and without `//`, `/./`, `/../`, `%2f`
+or a `/.` or `/..` ending; each backend exactly one of a service or a resource, a service's
+port exactly one of a name or a number. A field of the wrong JSON type (`rules: abc`, `hosts:
+a.example.com`) is refused, as decoding it into the API types fails.
 """
 
 from __future__ import annotations
@@ -20,6 +22,17 @@ from gateway_contour.validation.field_errors import (
 )
 
 PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")
+INVALID_PATH_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
+INVALID_PATH_SUFFIXES = ("/..", "/.")
+
+
+def _typed(path: Path, value: Any, kind: type, errors: list[FieldError]) -> bool:
+    """Whether `value` (present) is of `kind`; else an error naming the type wanted."""
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return True
+    wanted = {dict: "object", list: "array", str: "string", int: "integer"}[kind]
+    errors.append(invalid(path, type_name(value), f"must be of type {wanted}"))
+    return False
 
 
 def _host(path: Path, host: Any, errors: list[FieldError]) -> None:
@@ -81,15 +94,28 @@ def _http_path(path: Path, item: Any, errors: list[FieldError]) -> None:
     elif path_type not in PATH_TYPES:
         errors.append(unsupported([*path, "pathType"], path_type, PATH_TYPES))
     value = item.get("path", "")
-    if path_type in ("Exact", "Prefix") and (not isinstance(value, str) or value[:1] != "/"):
-        errors.append(invalid([*path, "path"], value, "must be an absolute path"))
+    if not _typed([*path, "path"], value, str, errors):
+        pass
+    elif path_type in ("Exact", "Prefix"):
+        if value[:1] != "/":
+            errors.append(invalid([*path, "path"], value, "must be an absolute path"))
+        for bad in INVALID_PATH_SEQUENCES:
+            if bad in value:
+                errors.append(invalid([*path, "path"], value, f"must not contain '{bad}'"))
+        for bad in INVALID_PATH_SUFFIXES:
+            if value.endswith(bad):
+                errors.append(invalid([*path, "path"], value, f"cannot end with '{bad}'"))
     _backend([*path, "backend"], item.get("backend"), errors)
 
 
 def check_ingress(obj: dict[str, Any]) -> list[FieldError]:
     errors: list[FieldError] = []
     spec = obj.get("spec") or {}
+    if not _typed(["spec"], spec, dict, errors):
+        return errors
     rules = spec.get("rules")
+    if rules is not None and not _typed(["spec", "rules"], rules, list, errors):
+        rules = None
     if not rules and spec.get("defaultBackend") is None:
         errors.append(invalid(["spec"], "", "either `defaultBackend` or `rules` must be specified"))
     if spec.get("defaultBackend") is not None:
@@ -105,17 +131,25 @@ def check_ingress(obj: dict[str, Any]) -> list[FieldError]:
         if rule.get("host"):
             _host([*path, "host"], rule["host"], errors)
         http = rule.get("http")
-        if http is None:
+        if http is None or not _typed([*path, "http"], http, dict, errors):
             continue
-        paths = http.get("paths") if isinstance(http, dict) else None
+        paths = http.get("paths")
         if not isinstance(paths, list) or not paths:
             errors.append(required([*path, "http", "paths"]))
             continue
         for j, item in enumerate(paths):
             _http_path([*path, "http", "paths", j], item, errors)
     tls_items = spec.get("tls")
-    for i, tls in enumerate(tls_items if isinstance(tls_items, list) else []):
-        hosts = tls.get("hosts") if isinstance(tls, dict) else None
-        for j, host in enumerate(hosts if isinstance(hosts, list) else []):
+    if tls_items is not None and not _typed(["spec", "tls"], tls_items, list, errors):
+        tls_items = []
+    for i, tls in enumerate(tls_items or []):
+        if not _typed(["spec", "tls", i], tls, dict, errors):
+            continue
+        if tls.get("secretName") is not None:
+            _typed(["spec", "tls", i, "secretName"], tls["secretName"], str, errors)
+        hosts = tls.get("hosts")
+        if hosts is None or not _typed(["spec", "tls", i, "hosts"], hosts, list, errors):
+            continue
+        for j, host in enumerate(hosts):
             _host(["spec", "tls", i, "hosts", j], host, errors)
     return errors

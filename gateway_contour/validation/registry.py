@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway_contour.validation import crd_sources
 from gateway_contour.validation.builtin_schemas import BuiltinFields
 from gateway_contour.validation.core_kinds import CHECKS
-from gateway_contour.validation.crd_schema import CrdSchema, unknown_object_fields
 from gateway_contour.validation.field_errors import FieldError
 from gateway_contour.validation.ingress import check_ingress
 from gateway_contour.validation.metadata import check_metadata
+from gateway_contour.validation.structural import unknown_object_fields
+
+if TYPE_CHECKING:
+    from gateway_contour.validation.crd_schema import CrdSchema
 
 Check = Callable[[dict[str, Any]], list[FieldError]]
 _BUILT_IN: dict[tuple[str, str], Check] = {
@@ -35,25 +38,48 @@ METADATA_ONLY = frozenset(
 )
 
 
+# API groups the API server serves itself: no CRD can define their kinds, so checking one of
+# their objects needs no CRD read (a file of Ingresses skips reading ~0.1 s of CRD YAML)
+BUILT_IN_GROUPS = frozenset(
+    {"", "apps", "batch", "policy", "networking.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io"}
+)
+
+
 class Registry:
-    def __init__(self, crds: list[dict[str, Any]], builtin: BuiltinFields | None = None) -> None:
+    def __init__(
+        self,
+        crds: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]],
+        builtin: BuiltinFields | None = None,
+    ) -> None:
         # built-in kinds' field sets (Kubernetes' OpenAPI), for their unknown fields
         self._builtin = builtin or BuiltinFields(search=False)
         # (group, kind) -> version -> its openAPIV3Schema; compiled on first use
         self._schemas: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self._compiled: dict[tuple[str, str], CrdSchema] = {}
         self._lock = threading.Lock()
-        for crd in crds:
-            spec = crd.get("spec") or {}
-            key = (spec.get("group", ""), (spec.get("names") or {}).get("kind", ""))
-            for version in spec.get("versions") or ():
-                schema = (version.get("schema") or {}).get("openAPIV3Schema")
-                if version.get("served", True) and isinstance(schema, dict):
-                    self._schemas.setdefault(key, {})[version["name"]] = schema
+        self._crds = crds  # read on first use when a function
+        self._read = False
+
+    def _read_schemas(self) -> None:
+        with self._lock:
+            if self._read:
+                return
+            for crd in self._crds() if callable(self._crds) else self._crds:
+                spec = crd.get("spec") or {}
+                key = (spec.get("group", ""), (spec.get("names") or {}).get("kind", ""))
+                for version in spec.get("versions") or ():
+                    schema = (version.get("schema") or {}).get("openAPIV3Schema")
+                    if version.get("served", True) and isinstance(schema, dict):
+                        self._schemas.setdefault(key, {})[version["name"]] = schema
+            self._read = True
 
     def _crd_schema(self, api_version: str, kind: str) -> CrdSchema | str | None:
         """The compiled schema, the refusal of an unserved version, or None (no CRD)."""
         group, _, version = api_version.rpartition("/")
+        if group in BUILT_IN_GROUPS:
+            return None
+        if not self._read:
+            self._read_schemas()
         versions = self._schemas.get((group, kind))
         if versions is None:
             return None
@@ -62,6 +88,8 @@ class Registry:
         with self._lock:
             compiled = self._compiled.get((api_version, kind))
             if compiled is None:
+                from gateway_contour.validation.crd_schema import CrdSchema  # jsonschema
+
                 compiled = self._compiled[(api_version, kind)] = CrdSchema(versions[version])
         return compiled
 
@@ -113,5 +141,5 @@ def default_registry() -> Registry:
     global _default
     with _default_lock:
         if _default is None:
-            _default = Registry(crd_sources.all_crds(), BuiltinFields())
+            _default = Registry(crd_sources.all_crds, BuiltinFields())
         return _default

@@ -24,6 +24,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway_contour.validation.metadata import unknown_metadata_fields
+
 Schema = dict[str, Any]
 
 _COPIED = (
@@ -195,3 +197,16 @@ def _unknown(value: Any, at: Node, path: str, found: list[str]) -> None:
     elif isinstance(value, list) and at.items is not None:
         for i, item in enumerate(value):
             _unknown(item, at.items, f"{path}[{i}]", found)
+
+
+def unknown_object_fields(obj: dict[str, Any], root: Node) -> list[str]:
+    """The fields of a whole object that `root` (its kind's tree) does not declare; metadata
+    is ObjectMeta's and `status` is not looked into (on create it is dropped whole)."""
+    found: list[str] = []
+    for name, value in obj.items():
+        if name == "metadata" and isinstance(value, dict):
+            found += unknown_metadata_fields(value)
+        elif name != "status":
+            sub = root.properties.get(name)
+            found += [name] if sub is None else unknown_fields(value, sub, name)
+    return found

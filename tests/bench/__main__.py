@@ -3,6 +3,7 @@
     python -m tests.bench                  # everything
     python -m tests.bench translate        # translate + build + serialize, in process
     python -m tests.bench files            # the files provider on a 50 MB file
+    python -m tests.bench migrate          # `gateway-contour migrate` on 1,000 and 10,000 Ingresses
     python -m tests.bench k8s              # the three below, each against its own cluster
     python -m tests.bench k8s-status k8s-propagation --routes 200   # a quick subset
     python -m tests.bench k8s-churn --churn-minutes 2                # a short churn
@@ -28,7 +29,7 @@ from tests.bench.k8s_env import dump, load
 
 RESULTS = Path(__file__).parent / "results"
 K8S = ("k8s-status", "k8s-propagation", "k8s-memory", "k8s-churn")
-ALL = ("translate", "files", *K8S)
+ALL = ("translate", "files", "migrate", *K8S)
 
 # issue 2: 10k routes translated + serialized in under 1 s and 300 MiB
 TARGETS = {10_000: {"total_ms": 1000.0, "peak_mib": 300.0}}
@@ -228,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         from tests.bench import files_bench
 
         files_bench.main([])
+    if "migrate" in chosen:
+        from tests.bench import migrate_bench
+
+        migrate_bench.main([])
     results: dict[str, dict[str, Any]] = {}
     for name in chosen:
         if name == "k8s-status":

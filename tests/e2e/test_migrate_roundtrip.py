@@ -53,6 +53,8 @@ CERTIFICATES = (
     ("default", "secure-cert", "secure.rt.example.com"),
     ("default", "wild-cert", "*.wild.rt.example.com"),
     ("team", "team-cert", "team.rt.example.com"),
+    ("default", "dot-cert", "dot.rt.example.com"),
+    ("default", "dash-cert", "dot-rt.example.com"),
     *HTTPPROXY_CERTIFICATES,
 )
 
@@ -242,6 +244,33 @@ SCENARIOS: list[Scenario] = [
             "nginx", [("nginx.rt.example.com", [("/", "Prefix", "app")])], class_name="nginx"
         ),
         (P("/", "nginx.rt.example.com", "fallback"),),
+    ),
+    Scenario(
+        # listener names "https-dot-rt-example-com" twice; route names "coll-a-coll-rt-..." twice
+        "names that collide when derived: hosts x.y and x-y; Ingress a, host b.c and a-b, host c",
+        ingress_yaml(
+            "dots",
+            [("dot.rt.example.com", [("/", "Prefix", "app")])],
+            tls=[(["dot.rt.example.com"], "dot-cert")],
+        )
+        + "---\n"
+        + ingress_yaml(
+            "dashes",
+            [("dot-rt.example.com", [("/", "Prefix", "api")])],
+            tls=[(["dot-rt.example.com"], "dash-cert")],
+        )
+        + "---\n"
+        + ingress_yaml("coll", [("a.coll.rt.example.com", [("/", "Prefix", "app")])])
+        + "---\n"
+        + ingress_yaml("coll-a", [("coll.rt.example.com", [("/", "Prefix", "api")])]),
+        (
+            P("/", "dot.rt.example.com", "app", tls=True),
+            P("/", "dot-rt.example.com", "api", tls=True),
+            P("/", "dot.rt.example.com", "app"),
+            P("/", "dot-rt.example.com", "api"),
+            P("/", "a.coll.rt.example.com", "app"),
+            P("/", "coll.rt.example.com", "api"),
+        ),
     ),
     *HTTPPROXY_SCENARIOS,
 ]

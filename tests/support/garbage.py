@@ -20,3 +20,27 @@ def json_values(keys: Sequence[str]) -> st.SearchStrategy[Any]:
         ),
         max_leaves=16,
     )
+
+
+# an Ingress's field names, v1's and the beta versions' (serviceName, servicePort)
+INGRESS_FIELDS = (
+    "host",
+    "http",
+    "paths",
+    "path",
+    "pathType",
+    "backend",
+    "service",
+    "name",
+    "port",
+    "number",
+    "hosts",
+    "secretName",
+    "resource",
+    "rules",
+    "tls",
+    "defaultBackend",
+    "serviceName",
+    "servicePort",
+    "ingressClassName",
+)

@@ -9,11 +9,14 @@ and key (tls.crt, tls.key).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gateway_contour.ir.model import Secret
 from gateway_contour.store.objects import Snapshot
 from gateway_contour.translate.data import dicts, items, mapping, text
-from gateway_contour.translate.gatewayapi.backends import ReferenceGrants
-from gateway_contour.translate.gatewayapi.certificates import CertificateResolver
+
+if TYPE_CHECKING:
+    from gateway_contour.translate.gatewayapi.certificates import CertificateResolver
 
 
 class IngressSecrets:
@@ -21,7 +24,9 @@ class IngressSecrets:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
-        self._certificates = CertificateResolver(snapshot, ReferenceGrants(snapshot))
+        # made on first use: it parses certificates (cryptography), which `migrate` checking
+        # delegations only does not need
+        self._certificates: CertificateResolver | None = None
 
     def resolve(self, ingress_namespace: str, secret_namespace: str, name: str) -> Secret | str:
         """The Secret, or a message saying why it cannot be used."""
@@ -33,6 +38,13 @@ class IngressSecrets:
             return (
                 f"Secret {secret_namespace}/{name} is not delegated to namespace "
                 f"{ingress_namespace} by a TLSCertificateDelegation"
+            )
+        if self._certificates is None:
+            from gateway_contour.translate.gatewayapi.backends import ReferenceGrants
+            from gateway_contour.translate.gatewayapi.certificates import CertificateResolver
+
+            self._certificates = CertificateResolver(
+                self._snapshot, ReferenceGrants(self._snapshot)
             )
         # resolved as seen from its own namespace: delegation was checked above
         found = self._certificates.resolve_one(secret_namespace, {"name": name})

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from gateway_contour.cli import main
 from gateway_contour.migrate import MigrateOptions, migrate
 from gateway_contour.migrate.policies import gateway_duration
+from tests.support.garbage import INGRESS_FIELDS
 from tests.support.garbage import json_values as json_values_of
 
 INGRESS = """\
@@ -85,25 +86,7 @@ def test_class_names_select_what_is_migrated() -> None:
     assert names == ["plain-plain-example-com"]
 
 
-json_values = json_values_of(
-    [
-        "host",
-        "http",
-        "paths",
-        "path",
-        "pathType",
-        "backend",
-        "service",
-        "name",
-        "port",
-        "number",
-        "hosts",
-        "secretName",
-        "resource",
-        "rules",
-        "tls",
-    ]
-)
+json_values = json_values_of(INGRESS_FIELDS)
 
 
 @settings(max_examples=200, deadline=None)

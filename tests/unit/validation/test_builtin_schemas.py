@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gateway_contour.validation import builtin_schemas
 from gateway_contour.validation.builtin_schemas import BuiltinFields, fields_tree
-from gateway_contour.validation.crd_schema import unknown_object_fields
+from gateway_contour.validation.structural import unknown_object_fields
 
 REPO = Path(__file__).resolve().parents[3]
 

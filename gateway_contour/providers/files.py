@@ -93,6 +93,31 @@ def _check_object(doc: Any) -> str | None:
     return None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _not_text(value: Any, path: str = "") -> str | None:
+    """Where `value` holds a string with an unpaired surrogate (a YAML "\\ud800" escape),
+    which no UTF-8 can encode: the API server gets only UTF-8, and every later step (JSON
+    Schema, protobuf, hashing) would fail on it. The document is refused, naming the field."""
+    if isinstance(value, str):
+        return f"{path or 'document'}: not valid UTF-8 text" if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for name, item in value.items():
+            where = f"{path}.{name}" if path else str(name)
+            if isinstance(name, str) and _SURROGATE.search(name):
+                return f"{path or 'document'}: a field name is not valid UTF-8 text"
+            found = _not_text(item, where)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _not_text(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
 def _refusal(doc: dict[str, Any]) -> str | None:
     """What the API server would answer to creating `doc` (validation), or None. A bug of
     ours in the checks is logged and lets the object through rather than dropping it."""
@@ -175,11 +200,13 @@ def load_text(
             index += 1
         where = f"{source}#{index}"
         digest = _digest(chunk)
+        # only a \u or \U escape (or \x, \N...) can give a string that is no text
+        escapes = "\\" in chunk
         if isinstance(doc, dict) and doc.get("kind") == "List" and "items" in doc:
             for position, item in enumerate(doc.get("items") or []):
-                _accept(item, where, loaded, (digest, position), previous)
+                _accept(item, where, loaded, (digest, position), previous, escapes)
             continue
-        _accept(doc, where, loaded, (digest, -1), previous)
+        _accept(doc, where, loaded, (digest, -1), previous, escapes)
     return loaded
 
 
@@ -203,9 +230,16 @@ def _load_chunk(chunk: str, first_line: int, where: str, loaded: Loaded) -> Any:
 
 
 def _accept(
-    doc: Any, source: str, loaded: Loaded, key: tuple[bytes, int], previous: Verdicts
+    doc: Any,
+    source: str,
+    loaded: Loaded,
+    key: tuple[bytes, int],
+    previous: Verdicts,
+    escapes: bool = False,
 ) -> None:
     reason = _check_object(doc)
+    if reason is None and escapes:
+        reason = _not_text(doc)
     if reason is None:
         if key in previous:
             reason = previous[key]

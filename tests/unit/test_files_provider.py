@@ -382,3 +382,27 @@ def test_a_parse_that_ended_between_two_looks_is_not_started_again(tmp_path: Pat
     assert known[path][0] == current[path]
     assert parses.idle()
     assert parsed == [path]  # once: the ended parse is taken, not run again
+
+
+def test_a_string_that_is_no_text_is_refused_with_its_field(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A YAML "\\ud800" escape gives an unpaired surrogate, which no UTF-8 encodes: validation
+    (JSON Schema), protobuf and hashing all raised on it. The document is refused, naming the
+    field, and nothing else is affected."""
+    text = "---\n".join(
+        [
+            ROUTE % ("ok", 80),
+            ROUTE.replace("rules:", 'hostnames: ["a\\ud800.example.com"]\n  rules:') % ("bad", 80),
+            'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keys}\ndata: {"k\\udc00": v}\n',
+            'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\ndata: {k: "\\u00e9\\U0001F600"}\n',
+        ]
+    )
+    loaded = load_text(text, "f.yaml")
+    assert [o["metadata"]["name"] for o in loaded.objects] == ["ok", "fine"]
+    assert loaded.objects[1]["data"]["k"] == "\u00e9\U0001f600"
+    assert [(p.source, p.reason) for p in loaded.problems] == [
+        ("f.yaml#1", "spec.hostnames[0]: not valid UTF-8 text"),
+        ("f.yaml#2", "data: a field name is not valid UTF-8 text"),
+    ]
+    assert "Traceback" not in caplog.text

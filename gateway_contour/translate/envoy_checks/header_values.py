@@ -90,6 +90,8 @@ _HEADER_ARGUMENT = re.compile(r"^[A-Za-z0-9!#$&'*+\-.^_`|~:]+(\?[A-Za-z0-9!#$&'*
 
 _COMMAND = re.compile(r"%([A-Z0-9_]+)(?:\(([^)]*)\))?(?::([0-9]+))?%")
 _FORBIDDEN = re.compile(r"[\x00\r\n]")
+# an unpaired surrogate (a YAML "\\ud800" escape) is no character: no UTF-8 encodes it
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,8 @@ def control_error(value: str) -> str | None:
     """Why Envoy would refuse `value` anywhere a header value goes (a literal one too)."""
     if _FORBIDDEN.search(value):
         return "the value contains a line break or NUL"
+    if _SURROGATE.search(value):
+        return "the value contains an unpaired surrogate, which no UTF-8 text can hold"
     if (size := len(value.encode())) > MAX_VALUE_BYTES:
         return f"the value is {size} bytes; Envoy takes at most {MAX_VALUE_BYTES}"
     return None

@@ -390,12 +390,13 @@ def test_a_string_that_is_no_text_is_refused_with_its_field(
     """A YAML "\\ud800" escape gives an unpaired surrogate, which no UTF-8 encodes: validation
     (JSON Schema), protobuf and hashing all raised on it. The document is refused, naming the
     field, and nothing else is affected."""
+    config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: %s\n"
     text = "---\n".join(
         [
             ROUTE % ("ok", 80),
             ROUTE.replace("rules:", 'hostnames: ["a\\ud800.example.com"]\n  rules:') % ("bad", 80),
-            'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keys}\ndata: {"k\\udc00": v}\n',
-            'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\ndata: {k: "\\u00e9\\U0001F600"}\n',
+            config_map % ("keys", '{"k\\udc00": v}'),
+            config_map % ("fine", '{k: "\\u00e9\\U0001F600"}'),
         ]
     )
     loaded = load_text(text, "f.yaml")

@@ -11,6 +11,9 @@ prefix and longer paths first, as the controller orders Ingress paths.
   (approximated, unless the path is "/").
 - spec.tls: an HTTPS listener per host with the Secret (a ReferenceGrant lets the Gateway
   read it); the route attaches by sectionName to "http" and to its host's HTTPS listener.
+  TLS applies per host, as in the controller: the routes of every Ingress serving a host
+  that some Ingress gives a usable certificate attach to that host's HTTPS listener, in
+  whatever namespace, with or without a `tls` section of their own.
   allow-http "false" leaves out "http"; force-ssl-redirect gives "http" a second route that
   redirects the same paths to https with 301.
 - The default backend: a route without hostnames on "http" only, with one PathPrefix "/"
@@ -121,9 +124,16 @@ def migrate_ingresses(snapshot: Snapshot, migration: Migration) -> None:
         for _, obj in ours
         for rule in dicts(mapping(obj.get("spec")).get("rules"))
     )
-    for source, obj in ours:
-        converter = _IngressConverter(obj, source, snapshot, migration)
-        converter.convert()
+    converters = [_IngressConverter(obj, source, snapshot, migration) for source, obj in ours]
+    # TLS applies per host, as in the controller: a host one Ingress gives a certificate is
+    # served on HTTPS with the routes of every Ingress naming it (the first certificate wins)
+    https: dict[str, str] = {}
+    for converter in converters:
+        for host, listener in converter.tls().items():
+            https.setdefault(host, listener)
+    for converter in converters:
+        converter.convert(https)
+        obj, source = converter.obj, converter.source
         default = mapping(obj.get("spec")).get("defaultBackend")
         if default is not None:
             if default_taken:
@@ -184,11 +194,14 @@ class _IngressConverter:
         self.policy: IngressPolicy = ingress_policy(obj)
         self.noted_services: set[str] = set()
         self.delegations = IngressSecrets(snapshot)
+        self._tls_notes: list[tuple[str, str]] = []  # noted by convert(), in their place
 
     def note(self, kind: str, message: str) -> None:
         self.migration.note(self.source, kind, message)
 
-    def convert(self) -> None:
+    def convert(self, https: dict[str, str]) -> None:
+        """The Ingress's routes; `https`: hostname -> its HTTPS listener, from every
+        Ingress's `tls()`."""
         for problem in self.policy.problems:
             self.note(
                 NOT_EXPRESSED,
@@ -197,7 +210,8 @@ class _IngressConverter:
         for message in retry_notes(self.policy):
             self.note(APPROXIMATED, message)
         self._annotation_notes()
-        tls_hosts = self._tls()
+        for kind, message in self._tls_notes:
+            self.note(kind, message)
         by_host: dict[str, list[tuple[int, int, dict[str, Any]]]] = {}
         for r_i, rule in enumerate(dicts(mapping(self.obj.get("spec")).get("rules"))):
             host = text(rule.get("host")) or "*"
@@ -215,7 +229,7 @@ class _IngressConverter:
                     f"host {host}: a Gateway API wildcard matches one or more labels, the "
                     "Ingress wildcard exactly one",
                 )
-            self._host_routes(host, paths, tls_hosts.get(host))
+            self._host_routes(host, paths, https.get(host))
 
     def _annotation_notes(self) -> None:
         annotations = mapping(mapping(self.obj.get("metadata")).get("annotations"))
@@ -232,13 +246,13 @@ class _IngressConverter:
                 "set appProtocol kubernetes.io/ws on the backend Service port instead",
             )
 
-    def _tls(self) -> dict[str, str]:
-        """hostname -> its HTTPS listener name."""
+    def tls(self) -> dict[str, str]:
+        """hostname -> its HTTPS listener name, for the hosts this Ingress gives a usable
+        certificate (the listeners are made here; the notes wait for `convert`)."""
         annotations = mapping(mapping(self.obj.get("metadata")).get("annotations"))
         secret_ns = text(annotations.get(TLS_CERT_NAMESPACE)).strip() or self.namespace
-        rule_hosts = {
-            text(r.get("host")) for r in dicts(mapping(self.obj.get("spec")).get("rules"))
-        }
+        rule_hosts = self._served_hosts()
+        later = self._tls_notes.append
         out: dict[str, str] = {}
         for t_i, entry in enumerate(dicts(mapping(self.obj.get("spec")).get("tls"))):
             secret = text(entry.get("secretName"))
@@ -246,29 +260,50 @@ class _IngressConverter:
             if "/" in secret:
                 ns, _, secret = secret.partition("/")
             if not secret:
-                self.note(NOT_EXPRESSED, f"tls[{t_i}] has no secretName; skipped")
+                later((NOT_EXPRESSED, f"tls[{t_i}] has no secretName; skipped"))
                 continue
             unusable = self._unusable_secret(ns, secret)
             if unusable:
-                self.note(
-                    NOT_EXPRESSED,
-                    f"tls[{t_i}]: {unusable}; the controller serves its hosts on plain HTTP "
-                    "only, and so does the migration",
+                later(
+                    (
+                        NOT_EXPRESSED,
+                        f"tls[{t_i}]: {unusable}; the controller serves its hosts on plain "
+                        "HTTP only, and so does the migration",
+                    )
                 )
                 continue
             for host in items(entry.get("hosts")):
                 if not isinstance(host, str) or host not in rule_hosts:
-                    self.note(NOT_EXPRESSED, f"tls[{t_i}]: host {host} matches no rule; skipped")
+                    later((NOT_EXPRESSED, f"tls[{t_i}]: host {host} matches no rule; skipped"))
                     continue
                 listener, same = self.migration.https_listener(host, ns, secret)
                 if not same:
-                    self.note(
-                        APPROXIMATED,
-                        f"tls[{t_i}]: host {host} already has a certificate from another "
-                        f"Ingress; listener {listener} keeps that one",
+                    later(
+                        (
+                            APPROXIMATED,
+                            f"tls[{t_i}]: host {host} already has a certificate from another "
+                            f"Ingress; listener {listener} keeps that one",
+                        )
                     )
                 out[host] = listener
         return out
+
+    def _served_hosts(self) -> set[str]:
+        """The rule hosts the controller serves at least one path of: only those take a
+        certificate (translate/ingress/routes.py)."""
+        hosts: set[str] = set()
+        for rule in dicts(mapping(self.obj.get("spec")).get("rules")):
+            host = text(rule.get("host"))
+            if not host or hostname_error(host):
+                continue
+            for path in dicts(mapping(rule.get("http")).get("paths")):
+                try:
+                    path_match(path.get("pathType"), path.get("path"))
+                except PathError:
+                    continue
+                hosts.add(host)
+                break
+        return hosts
 
     def _unusable_secret(self, namespace: str, name: str) -> str | None:
         """Why the controller would not use the Secret: not delegated from another

@@ -55,6 +55,7 @@ CERTIFICATES = (
     ("team", "team-cert", "team.rt.example.com"),
     ("default", "dot-cert", "dot.rt.example.com"),
     ("default", "dash-cert", "dot-rt.example.com"),
+    ("default", "share-cert", "share.rt.example.com"),
     *HTTPPROXY_CERTIFICATES,
 )
 
@@ -270,6 +271,36 @@ SCENARIOS: list[Scenario] = [
             P("/", "dot-rt.example.com", "api"),
             P("/", "a.coll.rt.example.com", "app"),
             P("/", "coll.rt.example.com", "api"),
+        ),
+    ),
+    Scenario(
+        # TLS applies per host: the migration attached only tls-owner's route to HTTPS
+        "TLS of one Ingress serves every Ingress of its host (no tls section, other namespace)",
+        ingress_yaml(
+            "tls-owner",
+            [("share.rt.example.com", [("/", "Prefix", "app"), ("/same", "Prefix", "app")])],
+            tls=[(["share.rt.example.com"], "share-cert")],
+        )
+        + "---\n"
+        + ingress_yaml(
+            # before tls-owner by name: the controller's answer for /same
+            "tls-borrower",
+            [("share.rt.example.com", [("/bar", "Prefix", "api"), ("/same", "Prefix", "api")])],
+        )
+        + "---\n"
+        + ingress_yaml(
+            "tls-team",
+            [("share.rt.example.com", [("/team", "Prefix", "team-app")])],
+            namespace="team",
+        ),
+        (
+            P("/", "share.rt.example.com", "app", tls=True),
+            P("/bar", "share.rt.example.com", "api", tls=True),
+            P("/same", "share.rt.example.com", "api", tls=True),
+            P("/team", "share.rt.example.com", "team-app", tls=True),
+            P("/bar", "share.rt.example.com", "api"),
+            P("/same", "share.rt.example.com", "api"),
+            P("/team", "share.rt.example.com", "team-app"),
         ),
     ),
     *HTTPPROXY_SCENARIOS,

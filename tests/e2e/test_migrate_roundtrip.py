@@ -56,6 +56,7 @@ CERTIFICATES = (
     ("default", "dot-cert", "dot.rt.example.com"),
     ("default", "dash-cert", "dot-rt.example.com"),
     ("default", "share-cert", "share.rt.example.com"),
+    ("default", "split-cert", "split.rt.example.com"),
     *HTTPPROXY_CERTIFICATES,
 )
 
@@ -301,6 +302,44 @@ SCENARIOS: list[Scenario] = [
             P("/bar", "share.rt.example.com", "api"),
             P("/same", "share.rt.example.com", "api"),
             P("/team", "share.rt.example.com", "team-app"),
+        ),
+    ),
+    Scenario(
+        # the controller takes Ingress "tie"; "default/tie-b-tie-rt-..." is the first HTTPRoute
+        "two Ingresses with one host and path: the first by (namespace, name) answers",
+        ingress_yaml("tie", [("tie.rt.example.com", [("/x", "Prefix", "app")])])
+        + "---\n"
+        + ingress_yaml("tie-b", [("tie.rt.example.com", [("/x", "Prefix", "api")])]),
+        (
+            P("/x", "tie.rt.example.com", "app"),
+            P("/x/1", "tie.rt.example.com", "app"),
+        ),
+    ),
+    Scenario(
+        # "split" is off plain HTTP: there split-b answers /x, over HTTPS split does
+        "a tie decided per listener (the first Ingress is HTTPS only)",
+        ingress_yaml(
+            "split",
+            [("split.rt.example.com", [("/x", "Prefix", "app")])],
+            annotations={"kubernetes.io/ingress.allow-http": "false"},
+            tls=[(["split.rt.example.com"], "split-cert")],
+        )
+        + "---\n"
+        + ingress_yaml("split-b", [("split.rt.example.com", [("/x", "Prefix", "api")])]),
+        (
+            P("/x", "split.rt.example.com", "api"),
+            P("/x", "split.rt.example.com", "app", tls=True),
+        ),
+    ),
+    Scenario(
+        # the controller ranks "/docs/" first (longer); Gateway API sees one segment prefix
+        "a tie between Prefix /docs and /docs/ of two Ingresses",
+        ingress_yaml("slashtie-a", [("slashtie.rt.example.com", [("/docs", "Prefix", "app")])])
+        + "---\n"
+        + ingress_yaml("slashtie-b", [("slashtie.rt.example.com", [("/docs/", "Prefix", "api")])]),
+        (
+            P("/docs", "slashtie.rt.example.com", "api"),
+            P("/docs/x", "slashtie.rt.example.com", "api"),
         ),
     ),
     *HTTPPROXY_SCENARIOS,

@@ -50,6 +50,35 @@ def tls_secret(name: str, host: str, namespace: str = "default") -> dict[str, An
     }
 
 
+def ingress(
+    name: str,
+    host: str,
+    paths: list[tuple[str, str, str]],
+    namespace: str = "default",
+    tls_secret_name: str | None = None,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An Ingress with one rule: `paths` are (path, pathType, Service), Service port 80;
+    with `tls_secret_name`, a tls entry for the host."""
+    http_paths = [
+        {
+            "path": path,
+            "pathType": kind,
+            "backend": {"service": {"name": svc, "port": {"number": 80}}},
+        }
+        for path, kind, svc in paths
+    ]
+    spec: dict[str, Any] = {"rules": [{"host": host, "http": {"paths": http_paths}}]}
+    if tls_secret_name:
+        spec["tls"] = [{"hosts": [host], "secretName": tls_secret_name}]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": name, "namespace": namespace, "annotations": annotations or {}},
+        "spec": spec,
+    }
+
+
 def _path_matches(match: PathMatch, path: str) -> bool:
     if match.kind is PathMatchKind.EXACT:
         return path == match.value

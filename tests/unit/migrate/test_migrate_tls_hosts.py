@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway_contour.migrate import migrate
 from gateway_contour.migrate.model import APPROXIMATED
+from tests.unit.migrate import served
 from tests.unit.migrate.served import (
     GATEWAY_CLASS,
     Request,
@@ -30,31 +31,10 @@ def ingress(
     annotations: dict[str, str] | None = None,
     host: str = HOST,
 ) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "rules": [
-            {
-                "host": host,
-                "http": {
-                    "paths": [
-                        {
-                            "path": path,
-                            "pathType": "Prefix",
-                            "backend": {"service": {"name": svc, "port": {"number": 80}}},
-                        }
-                        for path, svc in paths
-                    ]
-                },
-            }
-        ]
-    }
-    if tls:
-        spec["tls"] = [{"hosts": [host], "secretName": "share-cert"}]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {"name": name, "namespace": namespace, "annotations": annotations or {}},
-        "spec": spec,
-    }
+    """`paths`: (Prefix path, Service)."""
+    prefixes = [(path, "Prefix", svc) for path, svc in paths]
+    secret = "share-cert" if tls else None
+    return served.ingress(name, host, prefixes, namespace, secret, annotations)
 
 
 SUPPORT = [

@@ -2,8 +2,11 @@
 
 Each Ingress of our class gives one HTTPRoute per rule host (named "<ingress>-<host>", in the
 Ingress's namespace; rules without a host give a route without hostnames) with one rule per
-path, in the Ingress's order. Precedence needs no help: Gateway API orders exact before
-prefix and longer paths first, as the controller orders Ingress paths.
+path, in the Ingress's order. Gateway API orders exact before prefix and longer paths first,
+as the controller orders Ingress paths; ties are not left to its tie-break (route age, then
+"namespace/name"): a path that ties with one before it in the controller's order never
+answers, and is left out of the listeners where it loses (`ingress_ties`; the rules kept on
+one of two listeners only go to "<...>-http" or "<...>-https").
 
 - Exact -> Exact, Prefix -> PathPrefix. ImplementationSpecific: with regex characters a
   RegularExpression (same engine and whole-path semantics here); otherwise a PathPrefix,
@@ -11,6 +14,9 @@ prefix and longer paths first, as the controller orders Ingress paths.
   (approximated, unless the path is "/").
 - spec.tls: an HTTPS listener per host with the Secret (a ReferenceGrant lets the Gateway
   read it); the route attaches by sectionName to "http" and to its host's HTTPS listener.
+  TLS applies per host, as in the controller: the routes of every Ingress serving a host
+  that some Ingress gives a usable certificate attach to that host's HTTPS listener, in
+  whatever namespace, with or without a `tls` section of their own.
   allow-http "false" leaves out "http"; force-ssl-redirect gives "http" a second route that
   redirects the same paths to https with 301.
 - The default backend: a route without hostnames on "http" only, with one PathPrefix "/"
@@ -36,8 +42,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gateway_contour.ir.model import PathMatchKind
+from gateway_contour.ir.model import PathMatch, PathMatchKind
 from gateway_contour.migrate.ingress_input import as_v1, refused
+from gateway_contour.migrate.ingress_ties import (
+    HTTP_SIDE,
+    HTTPS_SIDE,
+    Candidate,
+    Verdicts,
+    arbitrate,
+)
 from gateway_contour.migrate.model import (
     APPROXIMATED,
     GATEWAY_API_VERSION,
@@ -68,7 +81,7 @@ from gateway_contour.translate.ingress.annotations import (
     ingress_policy,
 )
 from gateway_contour.translate.ingress.classes import IngressClasses
-from gateway_contour.translate.ingress.paths import PathError, path_match
+from gateway_contour.translate.ingress.paths import PathError, path_match, precedence
 from gateway_contour.translate.ingress.tls import IngressSecrets
 from gateway_contour.translate.options import TranslateOptions
 
@@ -121,21 +134,27 @@ def migrate_ingresses(snapshot: Snapshot, migration: Migration) -> None:
         for _, obj in ours
         for rule in dicts(mapping(obj.get("spec")).get("rules"))
     )
-    for source, obj in ours:
-        converter = _IngressConverter(obj, source, snapshot, migration)
-        converter.convert()
-        default = mapping(obj.get("spec")).get("defaultBackend")
+    converters = [_IngressConverter(obj, source, snapshot, migration) for source, obj in ours]
+    # TLS applies per host, as in the controller: a host one Ingress gives a certificate is
+    # served on HTTPS with the routes of every Ingress naming it (the first certificate wins)
+    https: dict[str, str] = {}
+    for converter in converters:
+        for host, listener in converter.tls().items():
+            https.setdefault(host, listener)
+    candidates = [c for converter in converters for c in converter.convert(https)]
+    verdicts = arbitrate(candidates)
+    for converter in converters:
+        converter.emit(verdicts)
+        default = mapping(converter.obj.get("spec")).get("defaultBackend")
         if default is not None:
             if default_taken:
-                migration.note(
-                    source,
+                converter.note(
                     NOT_EXPRESSED,
                     "defaultBackend: another Ingress's default backend "
                     "is already migrated (the first one serves)",
                 )
             elif hostless_root:
-                migration.note(
-                    source,
+                converter.note(
                     NOT_EXPRESSED,
                     "defaultBackend: a rule without a host already "
                     "serves every path; the default backend was never reached",
@@ -143,6 +162,9 @@ def migrate_ingresses(snapshot: Snapshot, migration: Migration) -> None:
             else:
                 default_taken = True
                 converter.default_backend(default)
+    for converter in converters:  # each Ingress's notes together, in the Ingresses' order
+        for kind, message in converter.notes:
+            migration.note(converter.source, kind, message)
 
 
 def _class_skipped(classes: IngressClasses, obj: KubeObject) -> str:
@@ -184,11 +206,19 @@ class _IngressConverter:
         self.policy: IngressPolicy = ingress_policy(obj)
         self.noted_services: set[str] = set()
         self.delegations = IngressSecrets(snapshot)
+        self.notes: list[tuple[str, str]] = []  # (kind, message), for the migration's notes
+        self._tls_notes: list[tuple[str, str]] = []  # noted by convert(), in their place
+        self.https: dict[str, str] = {}
+        # host -> (its path as a candidate, the HTTPRoute rule)
+        self.hosts: dict[str, list[tuple[Candidate, dict[str, Any]]]] = {}
 
     def note(self, kind: str, message: str) -> None:
-        self.migration.note(self.source, kind, message)
+        self.notes.append((kind, message))
 
-    def convert(self) -> None:
+    def convert(self, https: dict[str, str]) -> list[Candidate]:
+        """The Ingress's rules per host, and its paths as candidates for `arbitrate`;
+        `https`: hostname -> its HTTPS listener, from every Ingress's `tls()`."""
+        self.https = https
         for problem in self.policy.problems:
             self.note(
                 NOT_EXPRESSED,
@@ -197,17 +227,23 @@ class _IngressConverter:
         for message in retry_notes(self.policy):
             self.note(APPROXIMATED, message)
         self._annotation_notes()
-        tls_hosts = self._tls()
-        by_host: dict[str, list[tuple[int, int, dict[str, Any]]]] = {}
+        for kind, message in self._tls_notes:
+            self.note(kind, message)
+        by_host: dict[str, list[tuple[int, int, PathMatch, dict[str, Any]]]] = {}
         for r_i, rule in enumerate(dicts(mapping(self.obj.get("spec")).get("rules"))):
             host = text(rule.get("host")) or "*"
             if host != "*" and hostname_error(host):
                 self.note(NOT_EXPRESSED, f"rules[{r_i}]: invalid host {host!r}; rule skipped")
                 continue
             for p_i, path in enumerate(dicts(mapping(rule.get("http")).get("paths"))):
-                match = self._path_match(path, f"rules[{r_i}].http.paths[{p_i}]")
-                if match is not None:
-                    by_host.setdefault(host, []).append((r_i, p_i, match | {"_path": path}))
+                found = self._path_match(path, f"rules[{r_i}].http.paths[{p_i}]")
+                if found is not None:
+                    ir_match, match = found
+                    by_host.setdefault(host, []).append(
+                        (r_i, p_i, ir_match, match | {"_path": path})
+                    )
+        sides = frozenset({HTTP_SIDE} if self.policy.allow_http else ())
+        candidates = []
         for host, paths in by_host.items():
             if is_wildcard(host):
                 self.note(
@@ -215,7 +251,53 @@ class _IngressConverter:
                     f"host {host}: a Gateway API wildcard matches one or more labels, the "
                     "Ingress wildcard exactly one",
                 )
-            self._host_routes(host, paths, tls_hosts.get(host))
+            entries = self.hosts[host] = []
+            for r_i, p_i, ir_match, match in paths:
+                candidate = Candidate(
+                    owner=self.source,
+                    host=host,
+                    # the controller's order (translate/ingress/routes.py)
+                    order=(*precedence(ir_match), (self.namespace, self.name), r_i, p_i),
+                    path_type=match["type"],
+                    value=match["value"],
+                    sides=sides | {HTTPS_SIDE} if host in https else sides,
+                )
+                candidates.append(candidate)
+                entries.append((candidate, self._rule(match, r_i, p_i)))
+        return candidates
+
+    def emit(self, verdicts: Verdicts) -> None:
+        """The HTTPRoutes of every host, without the paths that never answer (`verdicts`)."""
+        for host, entries in self.hosts.items():
+            rules = []
+            for candidate, rule in entries:
+                self._tie_notes(candidate, verdicts)
+                rules.append((rule, verdicts.kept(candidate)))
+            self._host_routes(host, rules, self.https.get(host))
+
+    def _tie_notes(self, candidate: Candidate, verdicts: Verdicts) -> None:
+        what = f"host {candidate.host} path {candidate.path_type} {candidate.value}"
+        lost = verdicts.shadowed.get(candidate, {})
+        if lost:
+            winners = sorted({w.owner for w in lost.values()})
+            others = [w for w in winners if w != self.source]
+            who = " and ".join(others) if others else "an earlier path of this Ingress"
+            where = ""
+            if lost.keys() != candidate.sides:
+                where = " on plain HTTP" if HTTP_SIDE in lost else " on HTTPS"
+            self.note(
+                SKIPPED,
+                f"{what}: {who} has the same path and answers first in the controller's "
+                f"order; never reached{where}, so left out{where}",
+            )
+        earlier = verdicts.ties.get(candidate)
+        if earlier is not None:
+            self.note(
+                APPROXIMATED,
+                f"{what} ranks equal with {earlier.owner}'s {earlier.value} (same length): "
+                f"where both match, the controller answers with {earlier.owner}, Gateway API "
+                "with the older HTTPRoute (creationTimestamp, then namespace/name)",
+            )
 
     def _annotation_notes(self) -> None:
         annotations = mapping(mapping(self.obj.get("metadata")).get("annotations"))
@@ -232,13 +314,13 @@ class _IngressConverter:
                 "set appProtocol kubernetes.io/ws on the backend Service port instead",
             )
 
-    def _tls(self) -> dict[str, str]:
-        """hostname -> its HTTPS listener name."""
+    def tls(self) -> dict[str, str]:
+        """hostname -> its HTTPS listener name, for the hosts this Ingress gives a usable
+        certificate (the listeners are made here; the notes wait for `convert`)."""
         annotations = mapping(mapping(self.obj.get("metadata")).get("annotations"))
         secret_ns = text(annotations.get(TLS_CERT_NAMESPACE)).strip() or self.namespace
-        rule_hosts = {
-            text(r.get("host")) for r in dicts(mapping(self.obj.get("spec")).get("rules"))
-        }
+        rule_hosts = self._served_hosts()
+        later = self._tls_notes.append
         out: dict[str, str] = {}
         for t_i, entry in enumerate(dicts(mapping(self.obj.get("spec")).get("tls"))):
             secret = text(entry.get("secretName"))
@@ -246,29 +328,50 @@ class _IngressConverter:
             if "/" in secret:
                 ns, _, secret = secret.partition("/")
             if not secret:
-                self.note(NOT_EXPRESSED, f"tls[{t_i}] has no secretName; skipped")
+                later((NOT_EXPRESSED, f"tls[{t_i}] has no secretName; skipped"))
                 continue
             unusable = self._unusable_secret(ns, secret)
             if unusable:
-                self.note(
-                    NOT_EXPRESSED,
-                    f"tls[{t_i}]: {unusable}; the controller serves its hosts on plain HTTP "
-                    "only, and so does the migration",
+                later(
+                    (
+                        NOT_EXPRESSED,
+                        f"tls[{t_i}]: {unusable}; the controller serves its hosts on plain "
+                        "HTTP only, and so does the migration",
+                    )
                 )
                 continue
             for host in items(entry.get("hosts")):
                 if not isinstance(host, str) or host not in rule_hosts:
-                    self.note(NOT_EXPRESSED, f"tls[{t_i}]: host {host} matches no rule; skipped")
+                    later((NOT_EXPRESSED, f"tls[{t_i}]: host {host} matches no rule; skipped"))
                     continue
                 listener, same = self.migration.https_listener(host, ns, secret)
                 if not same:
-                    self.note(
-                        APPROXIMATED,
-                        f"tls[{t_i}]: host {host} already has a certificate from another "
-                        f"Ingress; listener {listener} keeps that one",
+                    later(
+                        (
+                            APPROXIMATED,
+                            f"tls[{t_i}]: host {host} already has a certificate from another "
+                            f"Ingress; listener {listener} keeps that one",
+                        )
                     )
                 out[host] = listener
         return out
+
+    def _served_hosts(self) -> set[str]:
+        """The rule hosts the controller serves at least one path of: only those take a
+        certificate (translate/ingress/routes.py)."""
+        hosts: set[str] = set()
+        for rule in dicts(mapping(self.obj.get("spec")).get("rules")):
+            host = text(rule.get("host"))
+            if not host or hostname_error(host):
+                continue
+            for path in dicts(mapping(rule.get("http")).get("paths")):
+                try:
+                    path_match(path.get("pathType"), path.get("path"))
+                except PathError:
+                    continue
+                hosts.add(host)
+                break
+        return hosts
 
     def _unusable_secret(self, namespace: str, name: str) -> str | None:
         """Why the controller would not use the Secret: not delegated from another
@@ -284,7 +387,9 @@ class _IngressConverter:
             return f"Secret {namespace}/{name} not found"
         return None
 
-    def _path_match(self, path: dict[str, Any], where: str) -> dict[str, Any] | None:
+    def _path_match(
+        self, path: dict[str, Any], where: str
+    ) -> tuple[PathMatch, dict[str, Any]] | None:
         try:
             match = path_match(path.get("pathType"), path.get("path"))
         except PathError as err:
@@ -306,37 +411,55 @@ class _IngressConverter:
                 f"a PathPrefix it matches whole segments only ({match.value}x no longer "
                 "matches)",
             )
-        return {"type": _PATH_TYPES[match.kind], "value": match.value}
+        return match, {"type": _PATH_TYPES[match.kind], "value": match.value}
 
     def _host_routes(
-        self, host: str, paths: list[tuple[int, int, dict[str, Any]]], https: str | None
+        self, host: str, rules: list[tuple[dict[str, Any], frozenset[str]]], https: str | None
     ) -> None:
+        """The routes of `host`: each rule (with the sides it is kept on) in the route of
+        the listeners it is served on ("<ingress>-<host>"; a rule left out of one of two
+        listeners goes to "<...>-http" or "<...>-https"), and the redirect route."""
         policy = self.policy
-        sections: list[str] = []
-        if policy.allow_http and not policy.force_ssl_redirect:
-            sections.append(HTTP_LISTENER)
-        if https is not None:
-            sections.append(https)
-        elif not policy.allow_http or policy.force_ssl_redirect:
+        forwards = policy.allow_http and not policy.force_ssl_redirect
+        if https is None and not forwards:
             self.note(
                 APPROXIMATED,
                 f"host {host}: plain HTTP is redirected to https or off, but the host has no "
                 "usable certificate: nothing serves it over HTTPS (as with the controller)",
             )
-        rules = [self._rule(match, r_i, p_i) for r_i, p_i, match in paths]
+
+        def served_on(http: bool, secure: bool) -> tuple[str, ...]:
+            plain = [HTTP_LISTENER] if forwards and http else []
+            return (*plain, *([https] if https and secure else []))
+
+        usual = served_on(True, True)
+        by_sections: dict[tuple[str, ...], list[dict[str, Any]]] = {usual: []}
+        redirect_rules = []
+        redirect = {
+            "type": "RequestRedirect",
+            "requestRedirect": {"scheme": "https", "statusCode": 301},
+        }
+        for rule, kept in rules:
+            sections = served_on(HTTP_SIDE in kept, HTTPS_SIDE in kept)
+            if sections:
+                by_sections.setdefault(sections, []).append(rule)
+            if policy.force_ssl_redirect and HTTP_SIDE in kept:
+                redirect_rules.append({"matches": rule["matches"], "filters": [redirect]})
         base = f"{self.name}-{slug(host)}"
         hostnames = [] if host == "*" else [host]
-        if sections:
-            self._add_route(base, (host, "routes"), hostnames, sections, rules)
-        if policy.force_ssl_redirect:
-            redirect = {
-                "type": "RequestRedirect",
-                "requestRedirect": {"scheme": "https", "statusCode": 301},
-            }
-            redirect_rules = [{"matches": rule["matches"], "filters": [redirect]} for rule in rules]
-            redirect_for = (host, "redirect")
+        for sections, part in by_sections.items():
+            if not sections or not part:
+                continue
+            if sections == usual:
+                self._add_route(base, (host, "routes"), hostnames, list(sections), part)
+            else:
+                only = "http" if sections == (HTTP_LISTENER,) else "https"
+                self._add_route(
+                    f"{base}-{only}", (host, f"{only}-only"), hostnames, list(sections), part
+                )
+        if redirect_rules:
             self._add_route(
-                f"{base}-redirect", redirect_for, hostnames, [HTTP_LISTENER], redirect_rules
+                f"{base}-redirect", (host, "redirect"), hostnames, [HTTP_LISTENER], redirect_rules
             )
 
     def _add_route(

@@ -15,7 +15,8 @@ ListenerSet; ListenerSet is in Gateway API's experimental channel), ReferenceGra
 Notes are never optional: a construct that is dropped, or expressed with different
 behaviour, gets one. Kinds: `not-expressed` (dropped: Gateway API has no equivalent),
 `approximated` (expressed, but behaviour differs as the message says), `skipped` (the
-object is not migrated at all, e.g. another controller's class), `invalid` (the object, or
+object is not migrated at all, e.g. another controller's class, or a path that never answers
+is left out: no answer changes), `invalid` (the object, or
 a document of the input, is one the API server would refuse: not migrated).
 """
 

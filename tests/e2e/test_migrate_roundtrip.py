@@ -55,6 +55,8 @@ CERTIFICATES = (
     ("team", "team-cert", "team.rt.example.com"),
     ("default", "dot-cert", "dot.rt.example.com"),
     ("default", "dash-cert", "dot-rt.example.com"),
+    ("default", "share-cert", "share.rt.example.com"),
+    ("default", "split-cert", "split.rt.example.com"),
     *HTTPPROXY_CERTIFICATES,
 )
 
@@ -270,6 +272,74 @@ SCENARIOS: list[Scenario] = [
             P("/", "dot-rt.example.com", "api"),
             P("/", "a.coll.rt.example.com", "app"),
             P("/", "coll.rt.example.com", "api"),
+        ),
+    ),
+    Scenario(
+        # TLS applies per host: the migration attached only tls-owner's route to HTTPS
+        "TLS of one Ingress serves every Ingress of its host (no tls section, other namespace)",
+        ingress_yaml(
+            "tls-owner",
+            [("share.rt.example.com", [("/", "Prefix", "app"), ("/same", "Prefix", "app")])],
+            tls=[(["share.rt.example.com"], "share-cert")],
+        )
+        + "---\n"
+        + ingress_yaml(
+            # before tls-owner by name: the controller's answer for /same
+            "tls-borrower",
+            [("share.rt.example.com", [("/bar", "Prefix", "api"), ("/same", "Prefix", "api")])],
+        )
+        + "---\n"
+        + ingress_yaml(
+            "tls-team",
+            [("share.rt.example.com", [("/team", "Prefix", "team-app")])],
+            namespace="team",
+        ),
+        (
+            P("/", "share.rt.example.com", "app", tls=True),
+            P("/bar", "share.rt.example.com", "api", tls=True),
+            P("/same", "share.rt.example.com", "api", tls=True),
+            P("/team", "share.rt.example.com", "team-app", tls=True),
+            P("/bar", "share.rt.example.com", "api"),
+            P("/same", "share.rt.example.com", "api"),
+            P("/team", "share.rt.example.com", "team-app"),
+        ),
+    ),
+    Scenario(
+        # the controller takes Ingress "tie"; "default/tie-b-tie-rt-..." is the first HTTPRoute
+        "two Ingresses with one host and path: the first by (namespace, name) answers",
+        ingress_yaml("tie", [("tie.rt.example.com", [("/x", "Prefix", "app")])])
+        + "---\n"
+        + ingress_yaml("tie-b", [("tie.rt.example.com", [("/x", "Prefix", "api")])]),
+        (
+            P("/x", "tie.rt.example.com", "app"),
+            P("/x/1", "tie.rt.example.com", "app"),
+        ),
+    ),
+    Scenario(
+        # "split" is off plain HTTP: there split-b answers /x, over HTTPS split does
+        "a tie decided per listener (the first Ingress is HTTPS only)",
+        ingress_yaml(
+            "split",
+            [("split.rt.example.com", [("/x", "Prefix", "app")])],
+            annotations={"kubernetes.io/ingress.allow-http": "false"},
+            tls=[(["split.rt.example.com"], "split-cert")],
+        )
+        + "---\n"
+        + ingress_yaml("split-b", [("split.rt.example.com", [("/x", "Prefix", "api")])]),
+        (
+            P("/x", "split.rt.example.com", "api"),
+            P("/x", "split.rt.example.com", "app", tls=True),
+        ),
+    ),
+    Scenario(
+        # the controller ranks "/docs/" first (longer); Gateway API sees one segment prefix
+        "a tie between Prefix /docs and /docs/ of two Ingresses",
+        ingress_yaml("slashtie-a", [("slashtie.rt.example.com", [("/docs", "Prefix", "app")])])
+        + "---\n"
+        + ingress_yaml("slashtie-b", [("slashtie.rt.example.com", [("/docs/", "Prefix", "api")])]),
+        (
+            P("/docs", "slashtie.rt.example.com", "api"),
+            P("/docs/x", "slashtie.rt.example.com", "api"),
         ),
     ),
     *HTTPPROXY_SCENARIOS,

@@ -21,6 +21,7 @@ from gateway_contour.ir.model import Secret, UpstreamTLS
 from gateway_contour.store.objects import KubeObject, Snapshot
 from gateway_contour.translate.data import dicts, mapping, text
 from gateway_contour.translate.gatewayapi import conditions as c
+from gateway_contour.translate.gatewayapi.age import Age, age
 from gateway_contour.translate.gatewayapi.hostnames import hostname_error
 
 KIND = "BackendTLSPolicy"
@@ -136,9 +137,8 @@ class BackendTLSPolicies:
         return [p.ca for p in self.policies if p.ca is not None and p.invalid is None]
 
 
-def _age(obj: KubeObject) -> tuple[str, str, str]:
-    meta = obj["metadata"]
-    return (text(meta.get("creationTimestamp")), meta["namespace"], meta["name"])
+def _age(obj: KubeObject) -> Age:
+    return age(obj["metadata"])
 
 
 def _validate(state: PolicyState, snapshot: Snapshot) -> None:

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from gateway_contour.store.objects import KubeObject
+from gateway_contour.translate.gatewayapi.age import Age
 from gateway_contour.translate.gatewayapi.backends import GRPC_ROUTE as KIND
 from gateway_contour.translate.gatewayapi.backends import BackendResolver
 from gateway_contour.translate.gatewayapi.filters import parse_filters
@@ -55,7 +56,7 @@ def _compile_rule(
     compiled: CompiledRoute,
     rule_index: int,
     rule: dict[str, Any],
-    age: tuple[str, str, str],
+    age: Age,
     resolver: BackendResolver,
 ) -> None:
     filters = parse_filters(rule.get("filters"), GRPC_FILTERS)

@@ -27,8 +27,9 @@ from typing import Any
 from gateway_contour.ir.model import Cluster, UpstreamProtocol, WeightedCluster
 from gateway_contour.status.report import StatusReport
 from gateway_contour.store.objects import KubeObject, Snapshot, key_of
-from gateway_contour.translate.data import dicts, items, mapping, text
+from gateway_contour.translate.data import dicts, items, mapping
 from gateway_contour.translate.gatewayapi import conditions as c
+from gateway_contour.translate.gatewayapi.age import Age, age
 from gateway_contour.translate.gatewayapi.attach import (
     RouteAttacher,
     RouteContext,
@@ -59,7 +60,7 @@ _PROTOCOL = {
 @dataclasses.dataclass(frozen=True, slots=True)
 class CompiledL4Route:
     kind: str
-    age: tuple[str, str, str]
+    age: Age
     hostnames: tuple[str, ...]  # TLSRoute only
     backends: L4Backends
     clusters: tuple[Cluster, ...]
@@ -101,7 +102,7 @@ def compile_l4_route(kind: str, route: KubeObject, resolver: BackendResolver) ->
     meta = route["metadata"]
     namespace = meta["namespace"]
     spec = mapping(route.get("spec"))
-    age = (text(meta.get("creationTimestamp")), namespace, text(meta.get("name")))
+    route_age = age(meta)
     hostnames = tuple(h for h in items(spec.get("hostnames")) if isinstance(h, str))
     error = next((e for h in hostnames if (e := hostname_error(h))), None)
     if kind == "TLSRoute" and any(h == "*" for h in hostnames):
@@ -127,7 +128,7 @@ def compile_l4_route(kind: str, route: KubeObject, resolver: BackendResolver) ->
             weighted.append(WeightedCluster(cluster=cluster.name, weight=weight))
     return CompiledL4Route(
         kind=kind,
-        age=age,
+        age=route_age,
         hostnames=hostnames,
         backends=L4Backends(tuple(weighted), invalid_weight),
         clusters=tuple(clusters.values()),

@@ -30,6 +30,7 @@ from gateway_contour.ir.model import (
     VirtualHost,
     WeightedCluster,
 )
+from gateway_contour.translate.gatewayapi.age import Age
 from gateway_contour.translate.gatewayapi.hostnames import (
     ANY_HOST,
     covering_hostnames,
@@ -55,7 +56,7 @@ class Claim:
     """A route asking to serve a (listener, hostname). `age` orders claims: the smallest
     (oldest) wins."""
 
-    age: tuple[str, str, str]  # creationTimestamp, namespace, name
+    age: Age
     backends: L4Backends
 
 
@@ -121,5 +122,5 @@ class L4Table:
         return tuple(out)
 
 
-def _age(claim: Claim) -> tuple[str, str, str]:
+def _age(claim: Claim) -> Age:
     return claim.age

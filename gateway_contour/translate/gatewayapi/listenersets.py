@@ -24,6 +24,7 @@ from typing import Any
 from gateway_contour.store.objects import KubeObject, Snapshot
 from gateway_contour.translate.data import mapping, text
 from gateway_contour.translate.gatewayapi import conditions as c
+from gateway_contour.translate.gatewayapi.age import Age, age
 from gateway_contour.translate.gatewayapi.certificates import CertificateResolver
 from gateway_contour.translate.gatewayapi.gateway import GatewayState
 from gateway_contour.translate.gatewayapi.listeners import (
@@ -171,6 +172,5 @@ def _not_allowed(
     return f"Gateway {gateway.full_name} admits no ListenerSets (allowedListeners from {from_})"
 
 
-def _age(obj: KubeObject) -> tuple[str, str, str]:
-    meta = obj["metadata"]
-    return (text(meta.get("creationTimestamp")), meta["namespace"], meta["name"])
+def _age(obj: KubeObject) -> Age:
+    return age(obj["metadata"])

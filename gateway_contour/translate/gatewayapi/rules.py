@@ -28,6 +28,7 @@ from gateway_contour.ir.model import (
 )
 from gateway_contour.store.objects import KubeObject
 from gateway_contour.translate.envoy_checks.limits import count_error
+from gateway_contour.translate.gatewayapi.age import Age, age
 from gateway_contour.translate.gatewayapi.backends import BackendResolver
 from gateway_contour.translate.gatewayapi.filters import (
     BACKEND_FILTERS,
@@ -120,9 +121,7 @@ class CompiledRoute:
         return out
 
 
-RuleCompiler = Callable[
-    [CompiledRoute, int, dict[str, Any], tuple[str, str, str], BackendResolver], None
-]
+RuleCompiler = Callable[[CompiledRoute, int, dict[str, Any], Age, BackendResolver], None]
 
 
 def compile_route(
@@ -148,11 +147,11 @@ def compile_route(
                 raise RouteError(f"hostname {hostname!r} is not a string")
             if error := hostname_error(hostname):
                 raise RouteError(error)
-        age = (str(meta.get("creationTimestamp") or ""), namespace, name)
+        route_age = age(meta)
         for rule_index, rule in enumerate(_list(spec.get("rules"), "rules")):
             if not isinstance(rule, dict):
                 raise RouteError(f"rule {rule_index} is not a mapping")
-            compile_rule(compiled, rule_index, rule, age, resolver)
+            compile_rule(compiled, rule_index, rule, route_age, resolver)
     except (RouteError, MatchError, FilterError) as err:
         compiled.error = str(err)
         # attachment still looks at the hostnames (for the condition's reason): keep the
@@ -167,7 +166,7 @@ def _compile_rule(
     compiled: CompiledRoute,
     rule_index: int,
     rule: dict[str, Any],
-    age: tuple[str, str, str],
+    age: Age,
     resolver: BackendResolver,
 ) -> None:
     filters = parse_filters(rule.get("filters"))

@@ -13,6 +13,7 @@ from gateway_contour.store.objects import KubeObject, ObjectKey, Snapshot, key_o
 from gateway_contour.translate.builder import IRBuilder
 from gateway_contour.translate.cache import TranslationCache
 from gateway_contour.translate.data import dicts, mapping, text
+from gateway_contour.translate.gatewayapi.age import Age, age
 from gateway_contour.translate.gatewayapi.backend_tls import BackendTLSPolicies
 from gateway_contour.translate.gatewayapi.backends import BackendResolver, ReferenceGrants
 from gateway_contour.translate.gatewayapi.certificates import CertificateResolver
@@ -181,9 +182,8 @@ def _http_routes(snapshot: Snapshot, ctx: RouteContext) -> list[tuple[str, KubeO
     return routes
 
 
-def _age(entry: tuple[str, KubeObject]) -> tuple[str, str, str]:
-    meta = entry[1]["metadata"]
-    return (str(meta.get("creationTimestamp") or ""), meta["namespace"], meta["name"])
+def _age(entry: tuple[str, KubeObject]) -> Age:
+    return age(entry[1]["metadata"])
 
 
 def _translate_routes(

@@ -33,6 +33,7 @@ from gateway_contour.migrate.model import (
     NOT_EXPRESSED,
     SKIPPED,
     Migration,
+    chunk_name,
     shown,
 )
 from gateway_contour.store.objects import KubeObject, Snapshot
@@ -268,6 +269,7 @@ class _RootConverter:
     def _add_route(self, name: str, sections: list[str], rules: list[dict[str, Any]]) -> None:
         """The HTTPRoute(s) for `rules`: an HTTPRoute holds at most 16 rules, so more are
         spread over "<name>", "<name>-2", ...; precedence is across a hostname's routes."""
+        total = -(-len(rules) // MAX_RULES)
         for start in range(0, len(rules), MAX_RULES):
             number = start // MAX_RULES + 1
             self.migration.add_route(
@@ -275,7 +277,7 @@ class _RootConverter:
                     "apiVersion": GATEWAY_API_VERSION,
                     "kind": "HTTPRoute",
                     "metadata": {
-                        "name": name if number == 1 else f"{name}-{number}",
+                        "name": chunk_name(name, number, total),
                         "namespace": self.key[0],
                     },
                     "spec": {

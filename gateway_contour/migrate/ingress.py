@@ -60,6 +60,7 @@ from gateway_contour.migrate.model import (
     NOT_EXPRESSED,
     SKIPPED,
     Migration,
+    chunk_name,
     chunks,
     shown,
     slug,
@@ -473,7 +474,8 @@ class _IngressConverter:
         """HTTPRoutes named `name` (made unique: `serves` is their host and role), 16 rules
         each ("<name>", "<name>-2", ...: Gateway API orders a hostname's rules by precedence
         across its routes, so the split changes no answer)."""
-        for number, part in enumerate(chunks(rules, MAX_RULES), start=1):
+        parts = chunks(rules, MAX_RULES)
+        for number, part in enumerate(parts, start=1):
             spec: dict[str, Any] = {"parentRefs": [self.migration.parent_ref(s) for s in sections]}
             if hostnames:
                 spec["hostnames"] = hostnames
@@ -482,7 +484,7 @@ class _IngressConverter:
                 "apiVersion": GATEWAY_API_VERSION,
                 "kind": "HTTPRoute",
                 "metadata": {
-                    "name": name if number == 1 else f"{name}-{number}",
+                    "name": chunk_name(name, number, len(parts)),
                     "namespace": self.namespace,
                 },
                 "spec": spec,

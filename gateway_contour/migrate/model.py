@@ -289,6 +289,16 @@ def chunks(entries: list[Any], size: int) -> list[list[Any]]:
     return [entries[i : i + size] for i in range(0, len(entries), size)] or [[]]
 
 
+def chunk_name(name: str, number: int, total: int) -> str:
+    """The name of part `number` (from 1) of `total`: "<name>", "<name>-2", ... with the
+    numbers padded to one width ("<name>-02" ... "<name>-10"), so that the alphabetical order
+    of "namespace/name", which breaks Gateway API's precedence ties, is the parts' order
+    ("x-10" would sort before "x-2")."""
+    if number == 1:
+        return name
+    return f"{name}-{number:0{len(str(total))}d}"
+
+
 def _moved_parents(route: dict[str, Any], moved: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """`route` with each parentRef to a listener now in a ListenerSet pointing there."""
     refs = route["spec"]["parentRefs"]

@@ -59,6 +59,17 @@ def test_more_than_16_paths_give_several_routes_in_order() -> None:
     assert values == paths
 
 
+def test_ten_or_more_parts_keep_their_order_in_name_order() -> None:
+    """Gateway API breaks precedence ties by "namespace/name": "x-10" before "x-2" would put
+    the tenth part's rules ahead of the second's."""
+    paths = [f"/p{i}" for i in range(16 * 10 + 1)]
+    routes = _kinds(migrate([_ingress("many", "m.example.com", paths)]).objects(), "HTTPRoute")
+    names = [r["metadata"]["name"] for r in routes]
+    assert len(names) == 11
+    assert names[:3] == ["many-m-example-com", "many-m-example-com-02", "many-m-example-com-03"]
+    assert names == sorted(names)
+
+
 def test_1000_ingresses_half_with_tls_fit_the_limits_and_are_served() -> None:
     """The bench's file: 501 listeners are the Gateway's 64 and 7 ListenerSets', each HTTPS
     route attached to the ListenerSet holding its host's listener; 50 Secrets per namespace
